@@ -1,0 +1,66 @@
+# fediverse-intranet: everyday commands.
+#
+#   make run      install into .venv (first time, or after pyproject.toml changed), migrate, serve
+#   make test     lint + the whole test suite on SQLite, then again on a throwaway PostgreSQL
+#   make lint     ruff check, ruff format --check, hadolint
+#   make format   rewrite code with ruff format and ruff check --fix
+#   make clean    remove .venv, node_modules and caches (never ./data)
+#
+# Extra pytest arguments: make test PYTEST_ARGS="-x -k timeline"
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+PYTEST_ARGS ?=
+
+# Tools in the venv (ruff, hadolint, pytest) come first, also for what the tests start.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run test lint format clean
+
+run: $(VENV)/.installed
+	$(BIN)/fediverse-intranet migrate
+	$(BIN)/fediverse-intranet serve
+
+test: lint node_modules/axe-core/axe.min.js
+	env -u FI_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	scripts/with-postgres.sh $(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache build dist *.egg-info
+	find . -path ./data -prune -o -path ./.git -prune -o \
+		-name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The venv. A failed attempt (no python3-venv) leaves a half-made directory: remove it.
+$(BIN)/pip:
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "Could not create $(VENV): on Debian/Ubuntu, apt-get install python3-venv"; exit 1; }
+
+# Stamps: reinstall only when pyproject.toml is newer than the last install.
+$(VENV)/.installed: pyproject.toml | $(BIN)/pip
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/pip
+	$(PIP) install -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+# axe-core for the accessibility checks in the browser tests. Without npm the browser
+# tests skip themselves (or fail, when CI=true).
+node_modules/axe-core/axe.min.js:
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "npm install --no-audit --no-fund --no-save --prefix . axe-core@4"; \
+		npm install --no-audit --no-fund --no-save --prefix . axe-core@4; \
+	else \
+		echo "npm not found: not installing axe-core (apt-get install nodejs npm)"; \
+	fi

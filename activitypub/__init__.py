@@ -1,0 +1,1 @@
+"""The ActivityPub protocol, free of web framework and database (federation issue)."""

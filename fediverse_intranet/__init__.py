@@ -1,0 +1,1 @@
+"""fediverse-intranet: a self-hostable, federated social intranet for government bodies."""

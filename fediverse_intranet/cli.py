@@ -1,0 +1,149 @@
+"""The ``fediverse-intranet`` command: serve, migrate, worker, and account administration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+from fediverse_intranet import db, instance
+from fediverse_intranet.errors import DomainError
+from fediverse_intranet.settings import Settings, SettingsError, load_settings
+
+
+async def _with_db(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+    instance.configure(settings)
+    await db.connect(settings)
+    try:
+        return await work()
+    finally:
+        await db.disconnect()
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    ssl = {}
+    if args.certfile or args.keyfile:
+        if not (args.certfile and args.keyfile):
+            raise SettingsError("--certfile and --keyfile go together")
+        ssl = {"ssl_certfile": args.certfile, "ssl_keyfile": args.keyfile}
+    uvicorn.run(
+        "fediverse_intranet.app:create_app",
+        factory=True,
+        host=args.host or settings.bind_host,
+        port=args.port or settings.bind_port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        log_level="info",
+        **ssl,
+    )
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(db.migrate(settings.database_url))
+    print("database is up to date")
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from outbox import worker
+
+    async def work() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await worker.run(stop)
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
+    from fediverse_intranet.models import Role
+    from fediverse_intranet.services import accounts
+
+    async def work() -> int:
+        account = await accounts.create_account(
+            args.username,
+            args.email,
+            args.password,
+            role=Role.ADMIN if args.admin else Role.MEMBER,
+            display_name=args.display_name,
+            reserved_ok=args.admin,
+        )
+        print(f"created @{args.username.lower()} ({account.role})")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_user_list(settings: Settings, args: argparse.Namespace) -> int:
+    from fediverse_intranet.services import accounts
+
+    async def work() -> int:
+        for account in await accounts.list_accounts():
+            state = "active" if account.is_active else "deactivated"
+            print(f"{account.actor.username}\t{account.email}\t{account.role}\t{state}")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="fediverse-intranet", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web server (with the worker inside)")
+    serve.add_argument("--host", help="address to listen on (default FI_BIND_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (default FI_PORT)")
+    serve.add_argument("--workers", type=int, default=1, help="web processes (default 1)")
+    serve.add_argument("--certfile", help="TLS certificate, to terminate TLS without a proxy")
+    serve.add_argument("--keyfile", help="TLS private key, with --certfile")
+    serve.set_defaults(run=cmd_serve)
+
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        run=cmd_migrate
+    )
+    commands.add_parser("worker", help="run the background worker alone").set_defaults(
+        run=cmd_worker
+    )
+
+    user = commands.add_parser("user", help="manage accounts").add_subparsers(
+        dest="user_command", required=True
+    )
+    create = user.add_parser("create", help="create an account")
+    create.add_argument("username")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--display-name", default="")
+    create.add_argument("--admin", action="store_true", help="make it an administrator")
+    create.set_defaults(run=cmd_user_create)
+    user.add_parser("list", help="list the accounts").set_defaults(run=cmd_user_list)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        return args.run(settings, args)
+    except SettingsError as exc:
+        print(f"fediverse-intranet: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"fediverse-intranet: {exc.message % exc.params}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

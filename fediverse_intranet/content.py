@@ -1,0 +1,262 @@
+"""Turn a person's Markdown post into safe HTML and find its hashtags and @mentions.
+
+Pure functions only: no database, no web framework. Callers supply URLs through callbacks so
+this module does not need to know about routing or which accounts exist.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+
+__all__ = [
+    "MentionRef",
+    "RenderedContent",
+    "normalise_tag",
+    "plain_text",
+    "render_markdown",
+    "sanitize_html",
+]
+
+
+@dataclass(frozen=True)
+class MentionRef:
+    """An @mention as written; the caller decides which account (if any) it means."""
+
+    username: str  # as typed, lower-cased
+    domain: str | None  # None for a local mention like @alice
+
+
+@dataclass(frozen=True)
+class RenderedContent:
+    """Everything a post needs after rendering: HTML to store and the tags/mentions to index."""
+
+    html: str
+    hashtags: tuple[str, ...]
+    mentions: tuple[MentionRef, ...]
+
+
+# --- sanitising --------------------------------------------------------------------------------
+
+ALLOWED_TAGS = frozenset(
+    {"p", "br", "a", "strong", "em", "b", "i", "u", "s", "del", "code", "pre", "blockquote"}
+    | {"ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "span"}
+    | {"table", "thead", "tbody", "tr", "th", "td"}
+)
+ALLOWED_CLASSES = frozenset({"hashtag", "mention", "u-url", "h-card", "invisible", "ellipsis"})
+LINK_REL = "nofollow noopener noreferrer"
+# Dropped together with everything inside them: their content is code or chrome, not prose.
+_DROP_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "noscript", "template"})
+
+
+def sanitize_html(html: str) -> str:
+    """Reduce any HTML to the small, inert subset we are willing to show.
+
+    Both remote HTML and our own rendered Markdown pass through here so there is one rule for
+    what may reach a browser. ``class`` is filtered per value, ``rel`` is always replaced.
+    """
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(_DROP_WITH_CONTENT),
+        attributes={"a": {"href"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}},
+        allowed_classes={"a": set(ALLOWED_CLASSES), "span": set(ALLOWED_CLASSES)},
+        url_schemes={"http", "https", "mailto"},
+        link_rel=LINK_REL,
+        strip_comments=True,
+    )
+
+
+# --- plain text --------------------------------------------------------------------------------
+
+_BLOCK_TAGS = frozenset(ALLOWED_TAGS - {"a", "strong", "em", "b", "i", "u", "s", "del", "code"})
+_WHITESPACE = re.compile(r"\s+")
+
+
+class _TextCollector(HTMLParser):
+    """Collects text, turning block boundaries into spaces so words do not run together."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(html: str, limit: int | None = None) -> str:
+    """Text of HTML for notification snippets, page titles and ``<meta>`` descriptions.
+
+    The input is sanitised first, so script/style contents never leak into the text. With
+    ``limit``, the result (including the trailing '…') is at most ``limit`` characters and is cut
+    at a word boundary when there is one.
+    """
+    if limit is not None and limit < 1:
+        raise ValueError("limit must be at least 1")
+    collector = _TextCollector()
+    collector.feed(sanitize_html(html))
+    collector.close()
+    text = _WHITESPACE.sub(" ", "".join(collector.parts)).strip()
+    if limit is None or len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if not text[limit - 1].isspace() and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+# --- hashtags and mentions ---------------------------------------------------------------------
+
+_TAG_BODY = re.compile(r"\w{1,64}")  # \w on str: unicode letters, digits, underscore
+# A tag or mention must not continue a word, URL path, or another tag/mention (a#b, x@y.org).
+_ENTITY = re.compile(
+    r"(?<![\w/#@])(?:"
+    r"#(?P<tag>\w+)"
+    r"|@(?P<user>\w(?:[\w.-]*\w)?)(?:@(?P<domain>\w(?:[\w.-]*\w)?))?"
+    r")(?![\w@])"
+)
+
+
+def normalise_tag(raw: str) -> str | None:
+    """Canonical form of a hashtag, so #Café, #café and #CAFÉ are one tag; None if invalid."""
+    tag = unicodedata.normalize("NFC", raw.removeprefix("#")).lower()
+    if not _TAG_BODY.fullmatch(tag) or tag.isdigit():
+        return None
+    return tag
+
+
+def _link(url: str, text: str, css_class: str) -> list[Token]:
+    # Same URL normalisation (percent-encoding) that Markdown links get.
+    href = _md.normalizeLink(url)
+    opening = Token("link_open", "a", 1, attrs={"href": href, "class": css_class})
+    return [opening, Token("text", "", 0, content=text), _close()]
+
+
+def _close() -> Token:
+    return Token("link_close", "a", -1)
+
+
+def _link_entities(text: str, before: str, env: dict[str, Any]) -> list[Token]:
+    """Split one text token into text and link tokens for each recognised tag or mention."""
+    out: list[Token] = []
+    pos = 0
+    # `before` (the preceding character) lets the look-behind see across token boundaries.
+    for match in _ENTITY.finditer(before + text, 1):
+        start, end = match.start() - 1, match.end() - 1
+        shown = match.group(0)
+        if match["tag"] is not None:
+            tag = normalise_tag(match["tag"])
+            if tag is None:
+                continue
+            env["content_tags"].setdefault(tag, None)
+            tokens = _link(env["content_tag_url"](tag), shown, "hashtag")
+        else:
+            domain = match["domain"].lower() if match["domain"] else None
+            ref = MentionRef(match["user"].lower(), domain)
+            url = env["content_mention_url"](ref)
+            if url is None:
+                continue
+            env["content_mentions"].setdefault(ref, None)
+            tokens = _link(url, shown, "mention")
+        if start > pos:
+            out.append(Token("text", "", 0, content=text[pos:start]))
+        out.extend(tokens)
+        pos = end
+    if pos == 0:
+        return [Token("text", "", 0, content=text)]
+    if pos < len(text):
+        out.append(Token("text", "", 0, content=text[pos:]))
+    return out
+
+
+def _rewrite_inline(children: list[Token], env: dict[str, Any]) -> list[Token]:
+    """Link tags/mentions in plain text and turn images into links; leave code and links alone."""
+    out: list[Token] = []
+    link_depth = 0
+    before = " "
+    for token in children:
+        if token.type == "link_open":
+            link_depth += 1
+        elif token.type == "link_close":
+            link_depth -= 1
+        if token.type == "image":
+            # No embedded images in posts: show a link to the picture, labelled by its alt text.
+            label = token.children or [Token("text", "", 0, content=str(token.attrs["src"]))]
+            if link_depth:
+                out.extend(label)
+            else:
+                out.append(Token("link_open", "a", 1, attrs={"href": token.attrs["src"]}))
+                out.extend([*label, _close()])
+            before = "x"  # a word just ended, so '![a](b)#c' is not a tag
+        elif token.type == "text" and not link_depth:
+            out.extend(_link_entities(token.content, before, env))
+        else:
+            out.append(token)
+        if token.type in {"softbreak", "hardbreak"}:
+            before = " "
+        elif token.content and token.type != "image":
+            before = token.content[-1]
+    return out
+
+
+def _entities_rule(state: StateCore) -> None:
+    """Core rule: runs on the token stream so code spans, code blocks and links are skipped."""
+    for token in state.tokens:
+        if token.type == "inline" and token.children:
+            token.children = _rewrite_inline(token.children, state.env)
+        elif token.type in {"th_open", "td_open"}:
+            # Tables mark alignment with style="text-align:x"; keep it as the allowed align=x.
+            style = str(token.attrs.pop("style", ""))
+            if style.startswith("text-align:"):
+                token.attrs["align"] = style.removeprefix("text-align:")
+
+
+_md = MarkdownIt("commonmark", {"html": False, "linkify": True}).enable(
+    ["table", "strikethrough", "linkify"]
+)
+# Before text_join, so an escaped '\#' or '\@' (a separate token there) is not linked.
+_md.core.ruler.before("text_join", "fediverse_entities", _entities_rule)
+
+
+def render_markdown(
+    source: str,
+    *,
+    tag_url: Callable[[str], str],
+    mention_url: Callable[[MentionRef], str | None],
+) -> RenderedContent:
+    """Render an author's Markdown to sanitised HTML, linking hashtags and known @mentions.
+
+    ``tag_url`` maps a normalised tag to its page; ``mention_url`` returns a profile URL, or
+    None for accounts we do not know (those stay plain text and are not reported as mentions).
+    """
+    # NFC first, so a decomposed 'é' is one word character for the tag and mention patterns.
+    source = unicodedata.normalize("NFC", source)
+    env: dict[str, Any] = {
+        "content_tag_url": tag_url,
+        "content_mention_url": mention_url,
+        "content_tags": {},
+        "content_mentions": {},
+    }
+    html = sanitize_html(_md.render(source, env))
+    return RenderedContent(
+        html=html,
+        hashtags=tuple(env["content_tags"]),
+        mentions=tuple(env["content_mentions"]),
+    )

@@ -1,0 +1,30 @@
+"""The settings of the instance this process serves, set once at start-up.
+
+Services build ids (URLs under the base URL) from here instead of threading settings
+through every call.
+"""
+
+from __future__ import annotations
+
+from fediverse_intranet.settings import Settings
+
+_current: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    global _current
+    _current = settings
+
+
+def current() -> Settings:
+    if _current is None:
+        raise RuntimeError("fediverse_intranet.instance.configure() was not called")
+    return _current
+
+
+def actor_uri(username: str) -> str:
+    return f"{current().base_url}/users/{username}"
+
+
+def post_uri(post_id: int) -> str:
+    return f"{current().base_url}/posts/{post_id}"

@@ -1,0 +1,54 @@
+"""Database models. They hold data; rules live in ``fediverse_intranet.services``."""
+
+from fediverse_intranet.models.accounts import (
+    Account,
+    Invitation,
+    LoginFailure,
+    PasswordReset,
+    Role,
+    WebSession,
+)
+from fediverse_intranet.models.actors import Actor, ActorTopic, Presence
+from fediverse_intranet.models.instance import InstanceSetting
+from fediverse_intranet.models.notifications import Notification, NotificationKind
+from fediverse_intranet.models.posts import (
+    Attachment,
+    Like,
+    Mention,
+    Post,
+    PostKind,
+    PostRevision,
+    PostTag,
+    Tag,
+    Visibility,
+)
+from fediverse_intranet.models.social import Announcement, Follow, Mute, MuteKind, TagFollow
+
+__all__ = [
+    "Account",
+    "Actor",
+    "ActorTopic",
+    "Announcement",
+    "Attachment",
+    "Follow",
+    "InstanceSetting",
+    "Invitation",
+    "Like",
+    "LoginFailure",
+    "Mention",
+    "Mute",
+    "MuteKind",
+    "Notification",
+    "NotificationKind",
+    "PasswordReset",
+    "Post",
+    "PostKind",
+    "PostRevision",
+    "PostTag",
+    "Presence",
+    "Role",
+    "Tag",
+    "TagFollow",
+    "Visibility",
+    "WebSession",
+]

@@ -1,0 +1,63 @@
+"""People, local or (from the federation issue on) remote, with their expertise profile."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Presence(StrEnum):
+    UNSET = ""
+    OFFICE = "office"
+    ELSEWHERE = "elsewhere"
+    BUSY = "busy"
+    AWAY = "away"
+
+
+class Actor(Model):
+    """Someone who can post and be followed. ``domain`` is empty for people of this instance."""
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64)
+    domain = fields.CharField(max_length=255, default="", db_default="")
+    uri = fields.CharField(max_length=512, unique=True)
+    display_name = fields.CharField(max_length=100, default="")
+    bio = fields.TextField(default="")
+    job_title = fields.CharField(max_length=100, default="")
+    team = fields.CharField(max_length=100, default="")
+    location = fields.CharField(max_length=100, default="")
+    contact = fields.CharField(max_length=200, default="")
+    photo = fields.CharField(max_length=100, default="")
+    presence = fields.CharEnumField(Presence, max_length=16, default=Presence.UNSET)
+    presence_note = fields.CharField(max_length=100, default="")
+    presence_until = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    topics: fields.ReverseRelation[ActorTopic]
+
+    class Meta:
+        table = "actor"
+        unique_together = (("username", "domain"),)
+
+    @property
+    def is_local(self) -> bool:
+        return not self.domain
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+class ActorTopic(Model):
+    """An expertise topic a person declares on their profile (a normalised tag)."""
+
+    id = fields.IntField(primary_key=True)
+    actor = fields.ForeignKeyField("models.Actor", related_name="topics", on_delete=fields.CASCADE)
+    tag = fields.ForeignKeyField("models.Tag", related_name="experts", on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "actor_topic"
+        unique_together = (("actor", "tag"),)

@@ -1,0 +1,33 @@
+"""What a person is told about: mentions, replies, appreciations and new followers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class NotificationKind(StrEnum):
+    MENTION = "mention"
+    REPLY = "reply"
+    LIKE = "like"
+    FOLLOW = "follow"
+
+
+class Notification(Model):
+    id = fields.IntField(primary_key=True)
+    recipient = fields.ForeignKeyField(
+        "models.Actor", related_name="notifications", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(NotificationKind, max_length=16)
+    actor = fields.ForeignKeyField("models.Actor", related_name="caused", on_delete=fields.CASCADE)
+    post = fields.ForeignKeyField(
+        "models.Post", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notification"
+        indexes = (("recipient_id", "read_at"), ("recipient_id", "id"))

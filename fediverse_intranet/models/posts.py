@@ -1,0 +1,128 @@
+"""Posts and articles, their tags, mentions, images, revisions and appreciations."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class PostKind(StrEnum):
+    NOTE = "note"
+    ARTICLE = "article"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    ORGANISATION = "organisation"  # people of this instance only
+    FOLLOWERS = "followers"
+    DIRECT = "direct"  # mentioned people only
+
+
+class Tag(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64, unique=True)
+
+    class Meta:
+        table = "tag"
+
+
+class Post(Model):
+    id = fields.IntField(primary_key=True)
+    uri = fields.CharField(max_length=512, unique=True)
+    author = fields.ForeignKeyField("models.Actor", related_name="posts", on_delete=fields.CASCADE)
+    kind = fields.CharEnumField(PostKind, max_length=16, default=PostKind.NOTE)
+    title = fields.CharField(max_length=200, default="")
+    source = fields.TextField(default="")
+    content_html = fields.TextField(default="")
+    visibility = fields.CharEnumField(Visibility, max_length=16, default=Visibility.PUBLIC)
+    in_reply_to = fields.ForeignKeyField(
+        "models.Post", related_name="replies", null=True, on_delete=fields.SET_NULL
+    )
+    thread_root = fields.ForeignKeyField(
+        "models.Post", related_name="thread_posts", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    edited_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)
+    like_count = fields.IntField(default=0)
+    reply_count = fields.IntField(default=0)
+
+    class Meta:
+        table = "post"
+        indexes = (("author_id", "id"), ("visibility", "id"))
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class PostTag(Model):
+    id = fields.IntField(primary_key=True)
+    post = fields.ForeignKeyField("models.Post", related_name="post_tags", on_delete=fields.CASCADE)
+    tag = fields.ForeignKeyField("models.Tag", related_name="post_tags", on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "post_tag"
+        unique_together = (("post", "tag"),)
+        indexes = (("tag_id", "post_id"),)
+
+
+class Mention(Model):
+    id = fields.IntField(primary_key=True)
+    post = fields.ForeignKeyField("models.Post", related_name="mentions", on_delete=fields.CASCADE)
+    actor = fields.ForeignKeyField(
+        "models.Actor", related_name="mentioned_in", on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "mention"
+        unique_together = (("post", "actor"),)
+        indexes = (("actor_id", "post_id"),)
+
+
+class PostRevision(Model):
+    """The text as it was before an edit, so a post's history shows what changed."""
+
+    id = fields.IntField(primary_key=True)
+    post = fields.ForeignKeyField("models.Post", related_name="revisions", on_delete=fields.CASCADE)
+    title = fields.CharField(max_length=200, default="")
+    source = fields.TextField(default="")
+    content_html = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "post_revision"
+
+
+class Attachment(Model):
+    """An uploaded image. ``post`` is set once the post that carries it is saved."""
+
+    id = fields.IntField(primary_key=True)
+    post = fields.ForeignKeyField(
+        "models.Post", related_name="attachments", null=True, on_delete=fields.CASCADE
+    )
+    uploader = fields.ForeignKeyField(
+        "models.Actor", related_name="uploads", on_delete=fields.CASCADE
+    )
+    filename = fields.CharField(max_length=100)
+    media_type = fields.CharField(max_length=32)
+    alt_text = fields.CharField(max_length=1000, default="")
+    width = fields.IntField()
+    height = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "attachment"
+
+
+class Like(Model):
+    id = fields.IntField(primary_key=True)
+    actor = fields.ForeignKeyField("models.Actor", related_name="likes", on_delete=fields.CASCADE)
+    post = fields.ForeignKeyField("models.Post", related_name="likes", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "post_like"
+        unique_together = (("actor", "post"),)

@@ -1,0 +1,78 @@
+"""Who follows whom and what, what people mute, and pinned organisation news."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Follow(Model):
+    id = fields.IntField(primary_key=True)
+    follower = fields.ForeignKeyField(
+        "models.Actor", related_name="following", on_delete=fields.CASCADE
+    )
+    followee = fields.ForeignKeyField(
+        "models.Actor", related_name="followers", on_delete=fields.CASCADE
+    )
+    accepted = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "follow"
+        unique_together = (("follower", "followee"),)
+        indexes = (("followee_id", "follower_id"),)
+
+
+class TagFollow(Model):
+    id = fields.IntField(primary_key=True)
+    actor = fields.ForeignKeyField(
+        "models.Actor", related_name="tag_follows", on_delete=fields.CASCADE
+    )
+    tag = fields.ForeignKeyField("models.Tag", related_name="followers", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tag_follow"
+        unique_together = (("actor", "tag"),)
+
+
+class MuteKind(StrEnum):
+    WORD = "word"
+    TAG = "tag"
+    ACTOR = "actor"
+
+
+class Mute(Model):
+    """Something a person does not want in their timelines: a word, a tag or a person."""
+
+    id = fields.IntField(primary_key=True)
+    owner = fields.ForeignKeyField("models.Actor", related_name="mutes", on_delete=fields.CASCADE)
+    kind = fields.CharEnumField(MuteKind, max_length=8)
+    value = fields.CharField(max_length=100, default="")
+    target = fields.ForeignKeyField(
+        "models.Actor", related_name="muted_by", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "mute"
+        unique_together = (("owner", "kind", "value"),)
+
+
+class Announcement(Model):
+    """A post pinned as organisation news by an admin or communications officer."""
+
+    id = fields.IntField(primary_key=True)
+    post = fields.OneToOneField(
+        "models.Post", related_name="announcement", on_delete=fields.CASCADE
+    )
+    pinned_by = fields.ForeignKeyField(
+        "models.Account", related_name="announcements", on_delete=fields.CASCADE
+    )
+    pinned_at = fields.DatetimeField(auto_now_add=True)
+    until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "announcement"

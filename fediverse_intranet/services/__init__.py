@@ -1,0 +1,1 @@
+"""Domain services: the one place where rules live. Web routes and inbox handlers stay thin."""

@@ -1,0 +1,28 @@
+"""Notifications: what happened that concerns a person, and how much of it is unread."""
+
+from __future__ import annotations
+
+from fediverse_intranet.models import Actor, Notification, NotificationKind, Post
+from fediverse_intranet.services.clock import now
+
+PAGE_SIZE = 30
+
+
+async def notify(recipient: Actor, kind: NotificationKind, actor: Actor, post: Post | None) -> None:
+    if recipient.is_local and recipient.id != actor.id:
+        await Notification.create(recipient=recipient, kind=kind, actor=actor, post=post)
+
+
+async def unread_count(recipient: Actor) -> int:
+    return await Notification.filter(recipient=recipient, read_at=None).count()
+
+
+async def page(recipient: Actor, before: int | None = None) -> list[Notification]:
+    query = Notification.filter(recipient=recipient)
+    if before:
+        query = query.filter(id__lt=before)
+    return await query.select_related("actor", "post").order_by("-id").limit(PAGE_SIZE)
+
+
+async def mark_all_read(recipient: Actor) -> int:
+    return await Notification.filter(recipient=recipient, read_at=None).update(read_at=now())

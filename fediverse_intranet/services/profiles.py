@@ -1,0 +1,148 @@
+"""Expertise profiles: who someone is, what they know, and whether they are in today."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from fediverse_intranet.errors import InvalidInput
+from fediverse_intranet.models import Actor, ActorTopic, Presence, Tag
+from fediverse_intranet.services import media
+from fediverse_intranet.services.clock import now
+from fediverse_intranet.services.social import clean_tag
+
+MAX_TOPICS = 30
+FIELD_LIMITS = {
+    "display_name": 100,
+    "job_title": 100,
+    "team": 100,
+    "location": 100,
+    "contact": 200,
+    "bio": 2000,
+}
+
+
+@dataclass
+class ProfileForm:
+    display_name: str = ""
+    job_title: str = ""
+    team: str = ""
+    location: str = ""
+    contact: str = ""
+    bio: str = ""
+    topics: str = ""  # comma or space separated
+
+
+def _clean(name: str, value: str) -> str:
+    value = value.strip() if name == "bio" else " ".join(value.split())
+    if len(value) > FIELD_LIMITS[name]:
+        raise InvalidInput("Use at most %(max)s characters.", field=name, max=FIELD_LIMITS[name])
+    return value
+
+
+def parse_topics(text: str) -> list[str]:
+    names: list[str] = []
+    for part in text.replace(",", " ").replace(";", " ").split():
+        name = clean_tag(part)
+        if name not in names:
+            names.append(name)
+    if len(names) > MAX_TOPICS:
+        raise InvalidInput("Choose at most %(max)s topics.", field="topics", max=MAX_TOPICS)
+    return names
+
+
+async def topics_of(actor: Actor) -> list[str]:
+    rows = await ActorTopic.filter(actor=actor).select_related("tag").order_by("tag__name")
+    return [row.tag.name for row in rows]
+
+
+async def update_profile(actor: Actor, form: ProfileForm) -> Actor:
+    values = {name: _clean(name, getattr(form, name)) for name in FIELD_LIMITS}
+    try:
+        topics = parse_topics(form.topics)
+    except InvalidInput as exc:
+        exc.field = "topics"
+        raise
+    async with in_transaction():
+        for name, value in values.items():
+            setattr(actor, name, value)
+        await actor.save(update_fields=list(values))
+        await ActorTopic.filter(actor=actor).delete()
+        for name in topics:
+            tag, _ = await Tag.get_or_create(name=name)
+            await ActorTopic.create(actor=actor, tag=tag)
+    return actor
+
+
+async def set_photo(actor: Actor, data: bytes) -> Actor:
+    old = actor.photo
+    actor.photo = await media.save_avatar(data)
+    await actor.save(update_fields=["photo"])
+    if old:
+        media.remove(old)
+    return actor
+
+
+async def remove_photo(actor: Actor) -> Actor:
+    if actor.photo:
+        media.remove(actor.photo)
+        actor.photo = ""
+        await actor.save(update_fields=["photo"])
+    return actor
+
+
+async def set_presence(actor: Actor, status: str, note: str, until: datetime | None) -> Actor:
+    try:
+        presence = Presence(status)
+    except ValueError:
+        raise InvalidInput("Choose a status from the list.", field="presence") from None
+    note = " ".join(note.split())
+    if len(note) > 100:
+        raise InvalidInput("Use at most %(max)s characters.", field="presence_note", max=100)
+    if until is not None and until <= now():
+        raise InvalidInput("Choose an end time in the future.", field="presence_until")
+    actor.presence = presence
+    actor.presence_note = note if presence != Presence.UNSET else ""
+    actor.presence_until = until if presence != Presence.UNSET else None
+    await actor.save(update_fields=["presence", "presence_note", "presence_until"])
+    return actor
+
+
+def current_presence(actor: Actor) -> Presence:
+    """Presence ends by itself at its end time; nobody has to clear it."""
+    if actor.presence_until is not None and actor.presence_until <= now():
+        return Presence.UNSET
+    return Presence(actor.presence)
+
+
+async def missing_parts(actor: Actor) -> list[str]:
+    """What the completeness hint asks for, as field names in the order of the form."""
+    missing = [
+        name
+        for name in ("display_name", "job_title", "team", "location", "bio")
+        if not getattr(actor, name)
+    ]
+    if not actor.photo:
+        missing.insert(0, "photo")
+    if not await ActorTopic.filter(actor=actor).exists():
+        missing.append("topics")
+    return missing
+
+
+async def people(query: str = "", topic: str = "", limit: int = 50) -> list[Actor]:
+    """The colleagues directory: filter by a word in name, function or team, or by topic."""
+    found = Actor.filter(domain="", account__is_active=True)
+    if topic:
+        found = found.filter(topics__tag__name=clean_tag(topic))
+    words = query.split()[:5]
+    for word in (w[:50] for w in words):
+        found = found.filter(
+            Q(display_name__icontains=word)
+            | Q(username__icontains=word)
+            | Q(job_title__icontains=word)
+            | Q(team__icontains=word)
+        )
+    return await found.distinct().order_by("display_name", "username").limit(limit)

@@ -1,0 +1,163 @@
+"""Timelines: home (what you follow), organisation, a tag, a person. Newest first, keyset paged.
+
+Candidate ids come from one SQL query per timeline; mutes are applied after, and the page
+is topped up from further candidates so a muted word never leaves a page short.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from fediverse_intranet.content import plain_text
+from fediverse_intranet.models import Actor, Attachment, Like, Mute, MuteKind, Post, PostTag
+from fediverse_intranet.services import sql
+from fediverse_intranet.services.visibility import visible_sql
+
+PAGE_SIZE = 20
+NEWEST = 2**62
+MAX_ROUNDS = 5  # how many times a page is topped up after mutes before it is shown as is
+
+HOME_SQL = """
+SELECT id FROM (
+  SELECT p.id AS id FROM post p JOIN follow f ON f.followee_id = p.author_id
+  WHERE f.follower_id = :viewer AND f.accepted AND p.deleted_at IS NULL
+    AND p.visibility <> 'direct' AND p.id < :before
+  ORDER BY p.id DESC LIMIT :n) followed
+UNION
+SELECT id FROM (
+  SELECT p.id AS id FROM post p
+  WHERE p.author_id = :viewer AND p.deleted_at IS NULL AND p.id < :before
+  ORDER BY p.id DESC LIMIT :n) own
+UNION
+SELECT id FROM (
+  SELECT m.post_id AS id FROM mention m JOIN post p ON p.id = m.post_id
+  WHERE m.actor_id = :viewer AND p.deleted_at IS NULL AND m.post_id < :before
+  ORDER BY m.post_id DESC LIMIT :n) mentioned
+UNION
+SELECT id FROM (
+  SELECT pt.post_id AS id FROM post_tag pt
+  JOIN tag_follow tf ON tf.tag_id = pt.tag_id JOIN post p ON p.id = pt.post_id
+  WHERE tf.actor_id = :viewer AND p.deleted_at IS NULL
+    AND p.visibility IN ('public', 'organisation') AND pt.post_id < :before
+  ORDER BY pt.post_id DESC LIMIT :n) tagged
+ORDER BY id DESC LIMIT :n
+"""
+
+ORGANISATION_SQL = """
+SELECT p.id AS id FROM post p JOIN actor a ON a.id = p.author_id
+WHERE a.domain = '' AND p.visibility IN ('public', 'organisation') AND p.deleted_at IS NULL
+  AND p.in_reply_to_id IS NULL AND p.id < :before
+ORDER BY p.id DESC LIMIT :n
+"""
+
+TAG_SQL = f"""
+SELECT pt.post_id AS id FROM post_tag pt JOIN tag t ON t.id = pt.tag_id
+JOIN post p ON p.id = pt.post_id
+WHERE t.name = :tag AND pt.post_id < :before AND {visible_sql("p")}
+ORDER BY pt.post_id DESC LIMIT :n
+"""
+
+PERSON_SQL = f"""
+SELECT p.id AS id FROM post p
+WHERE p.author_id = :author AND p.id < :before AND {visible_sql("p")}
+ORDER BY p.id DESC LIMIT :n
+"""
+
+
+@dataclass
+class PostView:
+    """A post as a page shows it to one viewer."""
+
+    post: Post
+    liked: bool = False
+    attachments: list[Attachment] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    items: list[PostView]
+    next_before: int | None  # the cursor for the next (older) page, None at the end
+
+
+@dataclass
+class MuteFilter:
+    actors: set[int]
+    tags: set[str]
+    words: list[re.Pattern[str]]
+
+    @classmethod
+    async def of(cls, viewer: Actor) -> MuteFilter:
+        rows = await Mute.filter(owner=viewer)
+        return cls(
+            actors={r.target_id for r in rows if r.kind == MuteKind.ACTOR and r.target_id},
+            tags={r.value for r in rows if r.kind == MuteKind.TAG},
+            words=[
+                re.compile(rf"(?<!\w){re.escape(r.value)}(?!\w)", re.IGNORECASE)
+                for r in rows
+                if r.kind == MuteKind.WORD
+            ],
+        )
+
+    def hides(self, view: PostView, viewer: Actor) -> bool:
+        post = view.post
+        if post.author_id == viewer.id:
+            return False
+        if post.author_id in self.actors or self.tags.intersection(view.tags):
+            return True
+        if self.words:
+            text = f"{post.title} {plain_text(post.content_html)}"
+            return any(word.search(text) for word in self.words)
+        return False
+
+
+async def hydrate(ids: list[int], viewer: Actor) -> list[PostView]:
+    """Load posts with what their cards show, keeping the order of ``ids``."""
+    if not ids:
+        return []
+    posts = {p.id: p for p in await Post.filter(id__in=ids).select_related("author")}
+    liked = set(await Like.filter(actor=viewer, post_id__in=ids).values_list("post_id", flat=True))
+    views = {i: PostView(posts[i], liked=i in liked) for i in ids if i in posts}
+    for attachment in await Attachment.filter(post_id__in=ids).order_by("id"):
+        views[attachment.post_id].attachments.append(attachment)
+    for post_tag in await PostTag.filter(post_id__in=ids).select_related("tag"):
+        views[post_tag.post_id].tags.append(post_tag.tag.name)
+    return [views[i] for i in ids if i in views]
+
+
+async def _page(
+    query: str, viewer: Actor, before: int | None, mutes: MuteFilter | None, **params: object
+) -> Page:
+    cursor = before if before and before > 0 else NEWEST
+    shown: list[PostView] = []
+    for _ in range(MAX_ROUNDS):
+        ids = await sql.ids(query, viewer=viewer.id, before=cursor, n=PAGE_SIZE + 1, **params)
+        more = len(ids) > PAGE_SIZE
+        for view in await hydrate(ids[:PAGE_SIZE], viewer):
+            if len(shown) == PAGE_SIZE:
+                return Page(shown, cursor)
+            if mutes is None or not mutes.hides(view, viewer):
+                shown.append(view)
+            cursor = view.post.id
+        if not more:
+            return Page(shown, None)
+        if len(shown) == PAGE_SIZE:
+            return Page(shown, cursor)
+    return Page(shown, cursor)
+
+
+async def home(viewer: Actor, before: int | None = None) -> Page:
+    return await _page(HOME_SQL, viewer, before, await MuteFilter.of(viewer))
+
+
+async def organisation(viewer: Actor, before: int | None = None) -> Page:
+    return await _page(ORGANISATION_SQL, viewer, before, await MuteFilter.of(viewer))
+
+
+async def tagged(viewer: Actor, tag: str, before: int | None = None) -> Page:
+    return await _page(TAG_SQL, viewer, before, await MuteFilter.of(viewer), tag=tag)
+
+
+async def person(viewer: Actor, author: Actor, before: int | None = None) -> Page:
+    return await _page(PERSON_SQL, viewer, before, None, author=author.id)

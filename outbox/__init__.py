@@ -1,0 +1,1 @@
+"""What leaves this instance: the background worker and, with federation, the delivery queue."""

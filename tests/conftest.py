@@ -1,0 +1,117 @@
+"""Shared fixtures: a fresh database per test (SQLite, or PostgreSQL when
+``FI_TEST_DATABASE_URL`` is set), the app over ASGI, and signed-in clients."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from fediverse_intranet import db, instance
+from fediverse_intranet.app import create_app
+from fediverse_intranet.models import Account, Role
+from fediverse_intranet.services import accounts
+from fediverse_intranet.settings import Settings, load_settings
+from web.context import CSRF_COOKIE, SESSION_COOKIE
+
+BASE_URL = "http://intranet.test"
+PASSWORD = "correct horse battery"
+
+
+async def _reset_postgres(url: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def settings(tmp_path: Path) -> Settings:
+    env = {"FI_DATA_DIR": str(tmp_path / "data"), "FI_BASE_URL": BASE_URL}
+    postgres = os.environ.get("FI_TEST_DATABASE_URL", "")
+    if postgres:
+        await _reset_postgres(postgres)
+        env["FI_DATABASE_URL"] = postgres
+    return load_settings(env)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    await db.migrate(settings.database_url)
+    await db.connect(settings)
+    instance.configure(settings)
+    yield application
+    await db.disconnect()
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE_URL
+    ) as anonymous:
+        yield anonymous
+
+
+async def make_account(username: str, role: Role = Role.MEMBER, display_name: str = "") -> Account:
+    account = await accounts.create_account(
+        username,
+        f"{username}@gemeente-x.nl",
+        PASSWORD,
+        role=role,
+        display_name=display_name or username.title(),
+        reserved_ok=True,
+    )
+    await account.fetch_related("actor")
+    return account
+
+
+class Browser(httpx.AsyncClient):
+    """An HTTP client that behaves like a person's browser: it holds cookies and sends the
+    CSRF token of the form with every POST."""
+
+    @property
+    def csrf(self) -> str:
+        return self.cookies.get(CSRF_COOKIE, "")
+
+    async def submit(
+        self, url: str, data: dict[str, str] | None = None, files: dict | None = None
+    ) -> httpx.Response:
+        if not self.csrf:
+            await self.get("/login")
+        return await self.post(url, data={"csrf_token": self.csrf, **(data or {})}, files=files)
+
+
+@pytest.fixture
+async def browser(app: Starlette) -> AsyncIterator:
+    """A factory for signed-in (or anonymous) browsers; closed at the end of the test."""
+    opened: list[Browser] = []
+
+    async def open_browser(account: Account | None = None) -> Browser:
+        person = Browser(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+        opened.append(person)
+        if account is not None:
+            person.cookies.set(SESSION_COOKIE, await accounts.start_session(account))
+        await person.get("/login")  # picks up the CSRF cookie
+        return person
+
+    yield open_browser
+    for person in opened:
+        await person.aclose()
+
+
+@pytest.fixture
+async def alice() -> Account:
+    return await make_account("alice", Role.ADMIN, "Alice Admin")
+
+
+@pytest.fixture
+async def bob() -> Account:
+    return await make_account("bob", display_name="Bob Burger")

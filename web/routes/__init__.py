@@ -1,0 +1,18 @@
+"""All routes of the web interface, gathered for the app factory."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from web.routes import admin, auth, notifications, people, posts, timelines
+
+
+def all_routes() -> list[BaseRoute]:
+    return [
+        *auth.routes,
+        *timelines.routes,
+        *posts.routes,
+        *people.routes,
+        *notifications.routes,
+        *admin.routes,
+    ]

@@ -1,0 +1,3 @@
+"""Placeholder until written."""
+
+routes: list = []
