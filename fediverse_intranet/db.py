@@ -45,7 +45,14 @@ async def migrate(database_url: str) -> None:
 
 
 async def connect(settings: Settings) -> None:
-    await Tortoise.init(config=tortoise_config(settings.database_url))
+    """Open the connections for this process.
+
+    uvicorn runs the lifespan in another task than the requests, so tortoise 1.x must keep
+    its context globally (the same switch its own RegisterTortoise uses), not per task.
+    """
+    await Tortoise.init(
+        config=tortoise_config(settings.database_url), _enable_global_fallback=True
+    )
 
 
 async def disconnect() -> None:

@@ -1,4 +1,4 @@
-"""The background worker: runs inside ``serve`` by default, or alone as ``fediverse-intranet worker``.
+"""The background worker: inside ``serve`` by default, or alone as ``fediverse-intranet worker``.
 
 Today it does the housekeeping that keeps tables small (ended sessions, stale login failures,
 expired links). The federation issue adds the durable delivery queue to the same loop.
@@ -7,6 +7,7 @@ expired links). The federation issue adds the durable delivery queue to the same
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -39,7 +40,5 @@ async def run(stop: asyncio.Event, interval: float = HOUSEKEEPING_EVERY) -> None
                 log.info("housekeeping removed %s", removed)
         except Exception:  # a bad round must not end the worker
             log.exception("housekeeping failed")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass

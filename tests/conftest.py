@@ -108,10 +108,10 @@ async def browser(app: Starlette) -> AsyncIterator:
 
 
 @pytest.fixture
-async def alice() -> Account:
+async def alice(app: Starlette) -> Account:
     return await make_account("alice", Role.ADMIN, "Alice Admin")
 
 
 @pytest.fixture
-async def bob() -> Account:
+async def bob(app: Starlette) -> Account:
     return await make_account("bob", display_name="Bob Burger")

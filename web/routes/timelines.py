@@ -1,1 +1,97 @@
-routes: list = []
+"""Timelines people read: home, organisation, a tag; and the mutes that keep noise out."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from fediverse_intranet.content import normalise_tag
+from fediverse_intranet.errors import DomainError, InvalidInput, NotFound
+from fediverse_intranet.models import MuteKind, TagFollow
+from fediverse_intranet.services import social, timelines
+from web.context import Ctx, field_text, read_form, view
+
+
+def _before(request: Request) -> int | None:
+    raw = request.query_params.get("before", "")
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+@view()
+async def home(request: Request, ctx: Ctx) -> Response:
+    page = await timelines.home(ctx.actor, _before(request))
+    news = await social.current_announcements() if not _before(request) else []
+    return ctx.page(
+        "timelines/home.html",
+        page=page,
+        news=news,
+        tags=await social.followed_tags(ctx.actor),
+        form={"visibility": "public", "kind": "note"},
+    )
+
+
+@view()
+async def organisation(request: Request, ctx: Ctx) -> Response:
+    page = await timelines.organisation(ctx.actor, _before(request))
+    news = await social.current_announcements() if not _before(request) else []
+    return ctx.page("timelines/organisation.html", page=page, news=news)
+
+
+def _tag(request: Request) -> str:
+    name = normalise_tag(request.path_params["tag"])
+    if name is None:
+        raise NotFound("This page does not exist.")
+    return name
+
+
+@view()
+async def tag(request: Request, ctx: Ctx) -> Response:
+    name = _tag(request)
+    page = await timelines.tagged(ctx.actor, name, _before(request))
+    following = await TagFollow.filter(actor=ctx.actor, tag__name=name).exists()
+    return ctx.page("timelines/tag.html", page=page, tag=name, following=following)
+
+
+@view()
+async def follow_tag(request: Request, ctx: Ctx) -> Response:
+    await read_form(ctx)
+    name = _tag(request)
+    if request.url.path.endswith("/unfollow"):
+        await social.unfollow_tag(ctx.actor, name)
+    else:
+        await social.follow_tag(ctx.actor, name)
+    return RedirectResponse(f"/tags/{name}", status_code=303)
+
+
+@view()
+async def mutes(request: Request, ctx: Ctx) -> Response:
+    values: dict[str, str] = {"kind": "word"}
+    if request.method == "POST":
+        form = await read_form(ctx)
+        values = {"kind": field_text(form, "kind", 10), "value": field_text(form, "value", 300)}
+        try:
+            if field_text(form, "remove", 20).isdigit():
+                await social.remove_mute(ctx.actor, int(field_text(form, "remove", 20)))
+            else:
+                try:
+                    kind = MuteKind(values["kind"])
+                except ValueError:
+                    raise InvalidInput("Choose an option from the list.", field="kind") from None
+                await social.add_mute(ctx.actor, kind, values["value"])
+        except DomainError as exc:
+            return ctx.form_error(
+                "timelines/mutes.html", exc, form=values, mutes=await social.mutes(ctx.actor)
+            )
+        return RedirectResponse("/settings/mutes", status_code=303)
+    return ctx.page("timelines/mutes.html", form=values, mutes=await social.mutes(ctx.actor))
+
+
+routes = [
+    Route("/", home),
+    Route("/organisation", organisation),
+    Route("/tags/{tag}", tag),
+    Route("/tags/{tag}/follow", follow_tag, methods=["POST"]),
+    Route("/tags/{tag}/unfollow", follow_tag, methods=["POST"]),
+    Route("/settings/mutes", mutes, methods=["GET", "POST"]),
+]
