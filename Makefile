@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 # Tools in the venv (ruff, hadolint, pytest) come first, also for what the tests start.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean messages
 
 run: $(VENV)/.installed
 	$(BIN)/fediverse-intranet migrate
@@ -64,3 +64,14 @@ node_modules/axe-core/axe.min.js:
 	else \
 		echo "npm not found: not installing axe-core (apt-get install nodejs npm)"; \
 	fi
+
+# Extract every translatable string (templates, and the English msgids of domain errors) and
+# merge them into the Dutch catalogue; then translate the new entries in the .po file.
+KEYWORDS := -k _ -k gettext_ -k ngettext_:1,2 -k DomainError -k InvalidInput -k NotFound \
+	-k PermissionDenied -k Conflict -k RateLimited -k CsrfFailed -k N_
+messages: $(VENV)/.installed-test
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-location --sort-output \
+		-o web/locale/messages.pot .
+	test -f web/locale/nl/LC_MESSAGES/messages.po || \
+		$(BIN)/pybabel init -i web/locale/messages.pot -d web/locale -l nl
+	$(BIN)/pybabel update -i web/locale/messages.pot -d web/locale -l nl --no-fuzzy-matching

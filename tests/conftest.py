@@ -16,7 +16,7 @@ from fediverse_intranet.app import create_app
 from fediverse_intranet.models import Account, Role
 from fediverse_intranet.services import accounts
 from fediverse_intranet.settings import Settings, load_settings
-from web.context import CSRF_COOKIE, SESSION_COOKIE
+from web.context import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for
 
 BASE_URL = "http://intranet.test"
 PASSWORD = "correct horse battery"
@@ -79,7 +79,8 @@ class Browser(httpx.AsyncClient):
 
     @property
     def csrf(self) -> str:
-        return self.cookies.get(CSRF_COOKIE, "")
+        nonce = self.cookies.get(CSRF_COOKIE, "")
+        return csrf_token_for(nonce) if nonce else ""
 
     async def submit(
         self, url: str, data: dict[str, str] | None = None, files: dict | None = None

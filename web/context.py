@@ -76,6 +76,12 @@ class Ctx:
         return self.page(template, status_code=error.status, errors=errors, **values)
 
 
+def csrf_token_for(nonce: str) -> str:
+    """The form token for a CSRF cookie: signed, so a planted cookie alone forges nothing."""
+    key = instance.current().secret_key.encode()
+    return hmac.new(key, nonce.encode(), "sha256").hexdigest()
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -88,11 +94,18 @@ async def _load(request: Request) -> Ctx:
         request.headers.get("accept-language", ""),
     )
     i18n.activate(locale)
-    csrf = request.cookies.get(CSRF_COOKIE, "")
-    ctx = Ctx(request, account, locale, csrf, session_expired=bool(token) and account is None)
-    if len(csrf) < 32:
-        ctx.csrf_token = secrets.token_urlsafe(32)
-        ctx.new_cookies[CSRF_COOKIE] = ctx.csrf_token
+    nonce = request.cookies.get(CSRF_COOKIE, "")
+    if len(nonce) < 32:
+        nonce = secrets.token_urlsafe(32)
+    ctx = Ctx(
+        request,
+        account,
+        locale,
+        csrf_token_for(nonce),
+        session_expired=bool(token) and account is None,
+    )
+    if nonce != request.cookies.get(CSRF_COOKIE):
+        ctx.new_cookies[CSRF_COOKIE] = nonce
     if account is not None:
         ctx.unread = await notifications.unread_count(account.actor)
     return ctx
@@ -111,8 +124,12 @@ async def read_form(ctx: Ctx, uploads: bool = False) -> FormData:
             raise
         raise DomainError("The form could not be read. Please try again.") from None
     sent = form.get(CSRF_FIELD, "")
-    cookie = ctx.request.cookies.get(CSRF_COOKIE, "")
-    if not isinstance(sent, str) or not cookie or not hmac.compare_digest(sent, cookie):
+    nonce = ctx.request.cookies.get(CSRF_COOKIE, "")
+    if (
+        not isinstance(sent, str)
+        or not nonce
+        or not hmac.compare_digest(sent, csrf_token_for(nonce))
+    ):
         raise CsrfFailed("This form has expired. Go back, reload the page and try again.")
     return form
 

@@ -11,20 +11,21 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from fediverse_intranet.errors import N_
 from web import i18n
 from web.templating import render
 
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    401: "Please sign in first.",
-    403: "You may not do this.",
-    404: "This page does not exist.",
-    405: "This address does not accept this kind of request.",
-    413: "What you sent is too large. Images may be at most 8 MB each.",
-    429: "Too many requests. Wait a moment and try again.",
-    500: "Something went wrong on our side. Please try again later.",
+    400: N_("The request could not be understood."),
+    401: N_("Please sign in first."),
+    403: N_("You may not do this."),
+    404: N_("This page does not exist."),
+    405: N_("This address does not accept this kind of request."),
+    413: N_("What you sent is too large. Images may be at most 8 MB each."),
+    429: N_("Too many requests. Wait a moment and try again."),
+    500: N_("Something went wrong on our side. Please try again later."),
 }
 
 

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 from fediverse_intranet import instance
-from fediverse_intranet.errors import InvalidInput
+from fediverse_intranet.errors import N_, InvalidInput
 from fediverse_intranet.images import (
     MAX_UPLOAD_BYTES,
     ImageRejected,
@@ -19,11 +19,11 @@ from fediverse_intranet.images import (
 FILENAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 
 _REASONS = {
-    "empty": "The file is empty.",
-    "too_large": "The image is larger than %(mb)s MB.",
-    "not_an_image": "This file is not an image we can read.",
-    "unsupported_format": "Use a JPEG, PNG, GIF or WebP image.",
-    "too_many_pixels": "The image has too many pixels.",
+    "empty": N_("The file is empty."),
+    "too_large": N_("The image is larger than %(mb)s MB."),
+    "not_an_image": N_("This file is not an image we can read."),
+    "unsupported_format": N_("Use a JPEG, PNG, GIF or WebP image."),
+    "too_many_pixels": N_("The image has too many pixels."),
 }
 
 
