@@ -22,14 +22,33 @@ BASE_URL = "http://intranet.test"
 PASSWORD = "correct horse battery"
 
 
-async def _reset_postgres(url: str) -> None:
+_migrated: set[str] = set()
+
+
+async def _fresh_postgres(url: str) -> str:
+    """Empty every table of the test database (migrated once per run): faster than a new one."""
     import asyncpg
 
+    if url not in _migrated:
+        connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        try:
+            await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        finally:
+            await connection.close()
+        await db.migrate(url)
+        _migrated.add(url)
+        return url
     connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     try:
-        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        tables = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename <> 'tortoise_migrations'"
+        )
+        names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+        await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     finally:
         await connection.close()
+    return url
 
 
 @pytest.fixture
@@ -37,8 +56,7 @@ async def settings(tmp_path: Path) -> Settings:
     env = {"FI_DATA_DIR": str(tmp_path / "data"), "FI_BASE_URL": BASE_URL}
     postgres = os.environ.get("FI_TEST_DATABASE_URL", "")
     if postgres:
-        await _reset_postgres(postgres)
-        env["FI_DATABASE_URL"] = postgres
+        env["FI_DATABASE_URL"] = await _fresh_postgres(postgres)
     return load_settings(env)
 
 

@@ -15,7 +15,7 @@ from fediverse_intranet.services import sql
 from fediverse_intranet.services.visibility import visible_sql
 
 PAGE_SIZE = 20
-NEWEST = 2**62
+NEWEST = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 MAX_ROUNDS = 5  # how many times a page is topped up after mutes before it is shown as is
 
 HOME_SQL = """
@@ -129,7 +129,7 @@ async def hydrate(ids: list[int], viewer: Actor) -> list[PostView]:
 async def _page(
     query: str, viewer: Actor, before: int | None, mutes: MuteFilter | None, **params: object
 ) -> Page:
-    cursor = before if before and before > 0 else NEWEST
+    cursor = min(before, NEWEST) if before and before > 0 else NEWEST
     shown: list[PostView] = []
     for _ in range(MAX_ROUNDS):
         ids = await sql.ids(query, viewer=viewer.id, before=cursor, n=PAGE_SIZE + 1, **params)
