@@ -1,0 +1,67 @@
+"""Migrations: in step with the models, repeatable, and safe on a database that has rows."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_python(code: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {"FI_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_models_and_migrations_are_in_step(tmp_path):
+    """A model change without its migration fails here: run makemigrations and commit it."""
+    result = run_python(
+        """
+        import asyncio
+        from tortoise.cli.cli import tortoise_cli_context
+        from tortoise.migrations.autodetector import MigrationAutodetector
+        from fediverse_intranet.db import tortoise_config
+
+        async def main():
+            config = tortoise_config("sqlite://:memory:")
+            apps = config["apps"]
+            async with tortoise_cli_context(config) as ctx:
+                writers = await MigrationAutodetector(ctx.apps, apps).changes()
+            print("CHANGES", [w.name for w in writers])
+
+        asyncio.run(main())
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "CHANGES []" in result.stdout
+
+
+def test_migrate_twice_keeps_rows(tmp_path):
+    migrate = [sys.executable, "-m", "fediverse_intranet.cli", "migrate"]
+    env = {"FI_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    first = subprocess.run(migrate, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    database = sqlite3.connect(tmp_path / "db.sqlite3")
+    database.execute(
+        "INSERT INTO actor (username, domain, uri, display_name, bio, job_title, team, location,"
+        " contact, photo, presence, presence_note, created_at, updated_at)"
+        " VALUES ('kept', '', 'http://x/users/kept', 'Kept', '', '', '', '', '', '', '', '',"
+        " '2026-01-01', '2026-01-01')"
+    )
+    database.commit()
+    again = subprocess.run(migrate, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert database.execute("SELECT username FROM actor").fetchall() == [("kept",)]
+    applied = database.execute("SELECT COUNT(*) FROM tortoise_migrations").fetchone()[0]
+    assert applied == len(list((ROOT / "migrations").glob("0*.py")))
