@@ -9,6 +9,8 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 
+from tortoise.exceptions import DBConnectionError, OperationalError
+
 from fediverse_intranet import db, instance
 from fediverse_intranet.errors import DomainError
 from fediverse_intranet.settings import Settings, SettingsError, load_settings
@@ -132,6 +134,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
     try:
         settings = load_settings()
         return args.run(settings, args)
@@ -140,6 +143,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except DomainError as exc:
         print(f"fediverse-intranet: {exc.message % exc.params}", file=sys.stderr)
+        return 1
+    except (OperationalError, DBConnectionError, OSError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(
+            f"fediverse-intranet: database problem: {first_line}."
+            " Check FI_DATABASE_URL and run `fediverse-intranet migrate` first.",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

@@ -50,9 +50,7 @@ async def connect(settings: Settings) -> None:
     uvicorn runs the lifespan in another task than the requests, so tortoise 1.x must keep
     its context globally (the same switch its own RegisterTortoise uses), not per task.
     """
-    await Tortoise.init(
-        config=tortoise_config(settings.database_url), _enable_global_fallback=True
-    )
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
 
 
 async def disconnect() -> None:

@@ -161,8 +161,15 @@ def sign_in_redirect(request: Request, expired: bool) -> Response:
 View = Callable[[Request, Ctx], Awaitable[Response]]
 
 
-def view(*, login: bool = True, admin: bool = False) -> Callable[[View], Callable]:
-    """Wrap a page: context, sign-in, CSRF on POST, and domain errors shown as pages."""
+def view(
+    *, login: bool = True, admin: bool = False, uploads: bool = False
+) -> Callable[[View], Callable]:
+    """Wrap a page: context, sign-in, CSRF on POST, and domain errors shown as pages.
+
+    The CSRF token of every POST is checked here, before the handler runs, so a handler
+    cannot forget it; ``read_form`` in the handler then returns the already-checked form.
+    ``uploads`` allows files in the form (compose, profile photo).
+    """
 
     def decorate(handler: View) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
@@ -180,6 +187,8 @@ def view(*, login: bool = True, admin: bool = False) -> Callable[[View], Callabl
                 response = error_page(ctx, 403, "Only an administrator may do this.")
             else:
                 try:
+                    if request.method == "POST":
+                        await read_form(ctx, uploads=uploads)
                     response = await handler(request, ctx)
                 except DomainError as exc:
                     response = error_page(ctx, exc.status, exc.message, **exc.params)

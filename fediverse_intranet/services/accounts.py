@@ -113,22 +113,29 @@ async def create_first_admin(
 
 async def authenticate(login: str, password: str, address: str) -> Account:
     """Check a name or email and password, refusing fast guessing per name and per address."""
-    login = login.strip().lower()[:254]
+    # "@alice", as colleagues mention her, is a username too.
+    login = login.strip().lower()[:254].removeprefix("@")
+    address = address[:64]
+    account = None
+    # A name that cannot exist is not looked up (the database refuses over-long values).
+    if "@" in login or USERNAME_RE.match(login):
+        lookup = {"email": login} if "@" in login else {"actor__username": login}
+        account = await Account.filter(**lookup, actor__domain="").select_related("actor").first()
+    # One count per person, however they are named: username, @username or email address.
+    key = account.actor.username if account else login
     since = now() - THROTTLE_WINDOW
     if (
-        await LoginFailure.filter(login=login, created_at__gte=since).count()
+        await LoginFailure.filter(login=key, created_at__gte=since).count()
         >= MAX_FAILURES_PER_LOGIN
         or await LoginFailure.filter(address=address, created_at__gte=since).count()
         >= MAX_FAILURES_PER_ADDRESS
     ):
         raise RateLimited("Too many failed attempts. Wait 15 minutes and try again.")
-    lookup = {"email": login} if "@" in login else {"actor__username": login.removeprefix("@")}
-    account = await Account.filter(**lookup, actor__domain="").first()
     ok = await verify_password(account.password_hash if account else DUMMY_HASH, password)
     if not account or not ok or not account.is_active:
-        await LoginFailure.create(login=login, address=address[:64])
+        await LoginFailure.create(login=key, address=address)
         raise InvalidInput("The name or password is not right.", field="password")
-    await LoginFailure.filter(login=login).delete()
+    await LoginFailure.filter(login=key).delete()
     account.last_login_at = now()
     await account.save(update_fields=["last_login_at"])
     return account
@@ -214,7 +221,11 @@ async def accept_invitation(
 
 
 async def pending_invitations() -> list[Invitation]:
-    return await Invitation.filter(used_at=None, expires_at__gt=now()).order_by("-id")
+    return (
+        await Invitation.filter(used_at=None, expires_at__gt=now())
+        .select_related("created_by__actor")
+        .order_by("-id")
+    )
 
 
 async def withdraw_invitation(admin: Account, invitation_id: int) -> None:
@@ -297,6 +308,8 @@ async def set_active(admin: Account, account_id: int, active: bool) -> Account:
 async def issue_password_reset(admin: Account, account_id: int) -> str:
     account = await _other_account(admin, account_id)
     token = new_token()
+    # The newest link is the only one: a link the admin issued before stops working.
+    await PasswordReset.filter(account=account, used_at=None).update(expires_at=now())
     await PasswordReset.create(
         token_hash=token_hash(token),
         account=account,
@@ -323,15 +336,23 @@ async def reset_password(token: str, password: str) -> Account:
         if not await PasswordReset.filter(id=reset.id, used_at=None).update(used_at=now()):
             raise NotFound("This link is not valid: it was used or has expired.")
         await Account.filter(id=reset.account_id).update(password_hash=new_hash)
+        # Any other open link for this account would undo the new password: close them too.
+        await PasswordReset.filter(account_id=reset.account_id, used_at=None).update(
+            expires_at=now()
+        )
         await WebSession.filter(account_id=reset.account_id).delete()
     return reset.account
 
 
-async def change_password(account: Account, current_password: str, new_password: str) -> None:
+async def change_password(
+    account: Account, current_password: str, new_password: str, keep_session: str = ""
+) -> None:
+    """A new password ends every other session: whoever knew the old one is signed out."""
     if not await verify_password(account.password_hash, current_password):
         raise InvalidInput("Your current password is not right.", field="current_password")
     account.password_hash = await hash_password(new_password)
     await account.save(update_fields=["password_hash"])
+    await WebSession.filter(account=account).exclude(key_hash=token_hash(keep_session)).delete()
 
 
 async def set_locale(account: Account, locale: str) -> None:

@@ -24,5 +24,9 @@ async def page(recipient: Actor, before: int | None = None) -> list[Notification
     return await query.select_related("actor", "post").order_by("-id").limit(PAGE_SIZE)
 
 
-async def mark_all_read(recipient: Actor) -> int:
-    return await Notification.filter(recipient=recipient, read_at=None).update(read_at=now())
+async def mark_all_read(recipient: Actor, up_to: int | None = None) -> int:
+    """Mark read what the person saw: with ``up_to``, what arrived later stays unread."""
+    query = Notification.filter(recipient=recipient, read_at=None)
+    if up_to is not None:
+        query = query.filter(id__lte=up_to)
+    return await query.update(read_at=now())

@@ -16,6 +16,7 @@ from fediverse_intranet.models import (
     Attachment,
     Like,
     Mention,
+    Notification,
     NotificationKind,
     Post,
     PostKind,
@@ -270,7 +271,9 @@ async def set_like(post_id: int, actor: Actor, liked: bool) -> Post:
         exists = await Like.filter(post=post, actor=actor).exists()
         if liked and not exists:
             await Like.create(post=post, actor=actor)
-            if post.author.is_local and post.author_id != actor.id:
+            if not await Notification.filter(
+                kind=NotificationKind.LIKE, actor=actor, post=post
+            ).exists():
                 await notifications.notify(post.author, NotificationKind.LIKE, actor, post)
         elif not liked and exists:
             await Like.filter(post=post, actor=actor).delete()

@@ -6,15 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.expressions import Q
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from fediverse_intranet.content import normalise_tag
 from fediverse_intranet.errors import InvalidInput
 from fediverse_intranet.models import Actor, ActorTopic, Presence, Tag
 from fediverse_intranet.services import media
 from fediverse_intranet.services.clock import now
-from fediverse_intranet.services.social import clean_tag
 
 MAX_TOPICS = 30
+CLOUD_SIZE = 40
 FIELD_LIMITS = {
     "display_name": 100,
     "job_title": 100,
@@ -37,16 +39,28 @@ class ProfileForm:
 
 
 def _clean(name: str, value: str) -> str:
-    value = value.strip() if name == "bio" else " ".join(value.split())
+    if name == "bio":
+        # Browsers send line breaks as CRLF; count (and store) each as one character.
+        value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    else:
+        value = " ".join(value.split())
     if len(value) > FIELD_LIMITS[name]:
         raise InvalidInput("Use at most %(max)s characters.", field=name, max=FIELD_LIMITS[name])
     return value
 
 
 def parse_topics(text: str) -> list[str]:
+    """Topics are one word each (like hashtags), separated by commas, semicolons or spaces."""
     names: list[str] = []
     for part in text.replace(",", " ").replace(";", " ").split():
-        name = clean_tag(part)
+        name = normalise_tag(part)
+        if name is None:
+            raise InvalidInput(
+                "%(topic)s is not a topic: use one word of letters, digits or underscores"
+                " (64 at most).",
+                field="topics",
+                topic=part[:70],
+            )
         if name not in names:
             names.append(name)
     if len(names) > MAX_TOPICS:
@@ -61,11 +75,7 @@ async def topics_of(actor: Actor) -> list[str]:
 
 async def update_profile(actor: Actor, form: ProfileForm) -> Actor:
     values = {name: _clean(name, getattr(form, name)) for name in FIELD_LIMITS}
-    try:
-        topics = parse_topics(form.topics)
-    except InvalidInput as exc:
-        exc.field = "topics"
-        raise
+    topics = parse_topics(form.topics)
     async with in_transaction():
         for name, value in values.items():
             setattr(actor, name, value)
@@ -100,13 +110,15 @@ async def set_presence(actor: Actor, status: str, note: str, until: datetime | N
     except ValueError:
         raise InvalidInput("Choose a status from the list.", field="presence") from None
     note = " ".join(note.split())
+    if presence == Presence.UNSET:
+        note, until = "", None  # "not set" has nothing to explain and nothing to end
     if len(note) > 100:
         raise InvalidInput("Use at most %(max)s characters.", field="presence_note", max=100)
     if until is not None and until <= now():
         raise InvalidInput("Choose an end time in the future.", field="presence_until")
     actor.presence = presence
-    actor.presence_note = note if presence != Presence.UNSET else ""
-    actor.presence_until = until if presence != Presence.UNSET else None
+    actor.presence_note = note
+    actor.presence_until = until
     await actor.save(update_fields=["presence", "presence_note", "presence_until"])
     return actor
 
@@ -116,6 +128,23 @@ def current_presence(actor: Actor) -> Presence:
     if actor.presence_until is not None and actor.presence_until <= now():
         return Presence.UNSET
     return Presence(actor.presence)
+
+
+@dataclass(frozen=True)
+class PresenceNow:
+    """What a page shows of someone's presence right now."""
+
+    status: Presence
+    note: str
+    until: datetime | None
+
+
+def presence_now(actor: Actor) -> PresenceNow | None:
+    """The presence to show, or None when it is not set or has ended (note and all)."""
+    status = current_presence(actor)
+    if status == Presence.UNSET:
+        return None
+    return PresenceNow(status, actor.presence_note, actor.presence_until)
 
 
 async def missing_parts(actor: Actor) -> list[str]:
@@ -135,8 +164,15 @@ async def missing_parts(actor: Actor) -> list[str]:
 async def people(query: str = "", topic: str = "", limit: int = 50) -> list[Actor]:
     """The colleagues directory: filter by a word in name, function or team, or by topic."""
     found = Actor.filter(domain="", account__is_active=True)
+    topic = topic.strip()
     if topic:
-        found = found.filter(topics__tag__name=clean_tag(topic))
+        name = normalise_tag(topic)
+        if name is None:
+            raise InvalidInput(
+                "A topic is one word of letters, digits or underscores (64 at most).",
+                field="topic",
+            )
+        found = found.filter(topics__tag__name=name)
     words = query.split()[:5]
     for word in (w[:50] for w in words):
         found = found.filter(
@@ -146,3 +182,22 @@ async def people(query: str = "", topic: str = "", limit: int = 50) -> list[Acto
             | Q(team__icontains=word)
         )
     return await found.distinct().order_by("display_name", "username").limit(limit)
+
+
+@dataclass(frozen=True)
+class TopicCount:
+    name: str
+    people: int
+
+
+async def topic_cloud(limit: int = CLOUD_SIZE) -> list[TopicCount]:
+    """The topics colleagues declared, most declared first, counting people the directory lists."""
+    rows = (
+        await ActorTopic.filter(actor__domain="", actor__account__is_active=True)
+        .annotate(people=Count("id"))
+        .group_by("tag__name")
+        .order_by("-people", "tag__name")
+        .limit(limit)
+        .values("tag__name", "people")
+    )
+    return [TopicCount(row["tag__name"], row["people"]) for row in rows]

@@ -2,6 +2,11 @@
 
 Candidate ids come from one SQL query per timeline; mutes are applied after, and the page
 is topped up from further candidates so a muted word never leaves a page short.
+
+Each query must read about a page of rows, not everything older than the cursor (see
+bench/timeline.py and bench/README.md): every ``ORDER BY id DESC LIMIT`` has to be served by
+an index that is walked newest first, in the innermost loop of its join, and ``IN`` on an
+indexed column before ``id`` turns that walk into a read-everything-then-sort.
 """
 
 from __future__ import annotations
@@ -36,20 +41,38 @@ SELECT id FROM (
   ORDER BY m.post_id DESC LIMIT :n) mentioned
 UNION
 SELECT id FROM (
-  SELECT pt.post_id AS id FROM post_tag pt
-  JOIN tag_follow tf ON tf.tag_id = pt.tag_id JOIN post p ON p.id = pt.post_id
-  WHERE tf.actor_id = :viewer AND p.deleted_at IS NULL
-    AND p.visibility IN ('public', 'organisation') AND pt.post_id < :before
+  SELECT pt.post_id AS id FROM tag_follow tf JOIN post_tag pt ON pt.tag_id = tf.tag_id
+  WHERE tf.actor_id = :viewer AND pt.post_id < :before
+    AND EXISTS (SELECT 1 FROM post p WHERE p.id = pt.post_id AND p.deleted_at IS NULL
+      AND p.visibility IN ('public', 'organisation'))
+    AND NOT EXISTS (SELECT 1 FROM tag_follow tf2 JOIN post_tag pt2 ON pt2.tag_id = tf2.tag_id
+      WHERE tf2.actor_id = :viewer AND pt2.post_id = pt.post_id AND pt2.tag_id < pt.tag_id)
   ORDER BY pt.post_id DESC LIMIT :n) tagged
 ORDER BY id DESC LIMIT :n
 """
+# ``tagged``: the post is checked in EXISTS, not joined, so the (tag_id, post_id) index stays the
+# innermost loop and SQLite stops each followed tag after a page of rows; joined, it read every
+# post of every followed tag (tens of thousands) and sorted them. NOT EXISTS counts a post once,
+# by the lowest followed tag it carries: a post with two followed tags filled two of the :n
+# places, and an older tagged post could then be skipped by every page.
 
 ORGANISATION_SQL = """
-SELECT p.id AS id FROM post p JOIN actor a ON a.id = p.author_id
-WHERE a.domain = '' AND p.visibility IN ('public', 'organisation') AND p.deleted_at IS NULL
-  AND p.in_reply_to_id IS NULL AND p.id < :before
-ORDER BY p.id DESC LIMIT :n
+SELECT id FROM (
+  SELECT p.id AS id FROM post p JOIN actor a ON a.id = p.author_id
+  WHERE p.visibility = 'public' AND a.domain = '' AND p.deleted_at IS NULL
+    AND p.in_reply_to_id IS NULL AND p.id < :before
+  ORDER BY p.id DESC LIMIT :n) public
+UNION ALL
+SELECT id FROM (
+  SELECT p.id AS id FROM post p JOIN actor a ON a.id = p.author_id
+  WHERE p.visibility = 'organisation' AND a.domain = '' AND p.deleted_at IS NULL
+    AND p.in_reply_to_id IS NULL AND p.id < :before
+  ORDER BY p.id DESC LIMIT :n) organisation
+ORDER BY id DESC LIMIT :n
 """
+# One walk of the (visibility, id) index per visibility, each stopping after :n rows. With
+# ``visibility IN (...)`` SQLite read both ranges whole (all public and organisation posts) and
+# sorted them: seconds on a million posts.
 
 TAG_SQL = f"""
 SELECT pt.post_id AS id FROM post_tag pt JOIN tag t ON t.id = pt.tag_id

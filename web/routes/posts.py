@@ -56,7 +56,7 @@ def _parse_choice(enum, value: str, field: str):
         raise InvalidInput("Choose an option from the list.", field=field) from None
 
 
-@view()
+@view(uploads=True)
 async def compose(request: Request, ctx: Ctx) -> Response:
     parent = None
     reply_to = request.query_params.get("reply_to", "")
