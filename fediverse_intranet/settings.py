@@ -28,6 +28,8 @@ class Settings:
     run_worker_in_web: bool
     session_days: int
     trusted_proxies: str
+    federation_allow_private: bool
+    extra_ca_file: str
 
     @property
     def domain(self) -> str:
@@ -64,6 +66,12 @@ def _int(name: str, raw: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
     return value
+
+
+def _existing_file(name: str, raw: str) -> str:
+    if raw and not Path(raw).is_file():
+        raise SettingsError(f"{name} names {raw}, which is not a readable file")
+    return raw
 
 
 def _base_url(raw: str) -> str:
@@ -128,4 +136,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         run_worker_in_web=_bool("FI_WORKER_IN_WEB", env.get("FI_WORKER_IN_WEB", "true")),
         session_days=_int("FI_SESSION_DAYS", env.get("FI_SESSION_DAYS", "14"), 1, 365),
         trusted_proxies=env.get("FI_TRUSTED_PROXIES", "127.0.0.1"),
+        federation_allow_private=_bool(
+            "FI_FEDERATION_ALLOW_PRIVATE", env.get("FI_FEDERATION_ALLOW_PRIVATE", "false")
+        ),
+        extra_ca_file=_existing_file("FI_EXTRA_CA_FILE", env.get("FI_EXTRA_CA_FILE", "")),
     )

@@ -65,3 +65,75 @@ def test_migrate_twice_keeps_rows(tmp_path):
     assert database.execute("SELECT username FROM actor").fetchall() == [("kept",)]
     applied = database.execute("SELECT COUNT(*) FROM tortoise_migrations").fetchone()[0]
     assert applied == len(list((ROOT / "migrations").glob("0*.py")))
+
+
+STEPWISE = """
+import asyncio, sys
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate
+from fediverse_intranet.db import tortoise_config
+
+URL = sys.argv[1]
+ROW = (
+    "INSERT INTO actor (username, domain, uri, display_name, bio, job_title, team, location,"
+    " contact, photo, presence, presence_note, created_at, updated_at) VALUES"
+    " ('kept', '', 'http://x/users/kept', 'Kept', '', '', '', '', '', '', '', '',"
+    " '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')"
+)
+
+async def main():
+    config = tortoise_config(URL)
+    await migrate(config=config, target="models.0001_initial")
+    await connections.get("default").execute_script(ROW)
+    await Tortoise.close_connections()
+    await migrate(config=config)
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT username, inbox_url, public_key_pem FROM actor"
+    )
+    print("ROWS", [(r["username"], r["inbox_url"], r["public_key_pem"]) for r in rows])
+    await Tortoise.close_connections()
+
+asyncio.run(main())
+"""
+
+
+def test_each_migration_applies_to_a_database_with_rows(tmp_path):
+    """The first migration, a row, then the later ones: NOT NULL columns need db_default."""
+    import os
+
+    urls = [f"sqlite://{tmp_path / 'steps.sqlite3'}"]
+    postgres = os.environ.get("FI_TEST_DATABASE_URL", "")
+    if postgres:
+        urls.append(_scratch_postgres(postgres))
+    for url in urls:
+        result = subprocess.run(
+            [sys.executable, "-c", STEPWISE, url],
+            cwd=ROOT,
+            env={"FI_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "ROWS [('kept', '', '')]" in result.stdout, (url, result.stdout)
+
+
+def _scratch_postgres(url: str) -> str:
+    """A database of its own next to the test database, so the shared one is left alone."""
+    import asyncio
+
+    import asyncpg
+
+    base, _, name = url.rpartition("/")
+    scratch = f"{name}_steps"
+
+    async def create() -> None:
+        admin = await asyncpg.connect(f"{base}/postgres".replace("postgres://", "postgresql://"))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{scratch}"')
+        finally:
+            await admin.close()
+
+    asyncio.run(create())
+    return f"{base}/{scratch}"

@@ -9,6 +9,7 @@ from fediverse_intranet.models.accounts import (
     WebSession,
 )
 from fediverse_intranet.models.actors import Actor, ActorTopic, Presence
+from fediverse_intranet.models.federation import Delivery, DeliveryHost, InboxItem, WorkState
 from fediverse_intranet.models.instance import InstanceSetting
 from fediverse_intranet.models.notifications import Notification, NotificationKind
 from fediverse_intranet.models.posts import (
@@ -30,7 +31,10 @@ __all__ = [
     "ActorTopic",
     "Announcement",
     "Attachment",
+    "Delivery",
+    "DeliveryHost",
     "Follow",
+    "InboxItem",
     "InstanceSetting",
     "Invitation",
     "Like",
@@ -51,4 +55,5 @@ __all__ = [
     "TagFollow",
     "Visibility",
     "WebSession",
+    "WorkState",
 ]

@@ -33,6 +33,16 @@ class Actor(Model):
     presence = fields.CharEnumField(Presence, max_length=16, default=Presence.UNSET)
     presence_note = fields.CharField(max_length=100, default="")
     presence_until = fields.DatetimeField(null=True)
+    # Federation: where to deliver and which key signs. Remote actors have these from their
+    # JSON; local actors get a key pair when they are first needed.
+    inbox_url = fields.CharField(max_length=512, default="", db_default="")
+    shared_inbox_url = fields.CharField(max_length=512, default="", db_default="")
+    outbox_url = fields.CharField(max_length=512, default="", db_default="")
+    followers_url = fields.CharField(max_length=512, default="", db_default="")
+    profile_url = fields.CharField(max_length=512, default="", db_default="")
+    public_key_pem = fields.TextField(default="", db_default="")
+    private_key_pem = fields.TextField(default="", db_default="")
+    fetched_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
