@@ -1,4 +1,4 @@
-"""Putting deliveries in the durable queue: rows written in the caller's transaction.
+"""Delivery jobs, written by domain services in the same transaction as what they announce.
 
 A post and the deliveries that announce it commit together or not at all, so a crash can
 neither lose a delivery nor send one for a post that was never saved.
