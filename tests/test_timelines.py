@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fediverse_intranet.models import MuteKind
+from fediverse_intranet.models import MuteKind, Post
 from fediverse_intranet.services import posts, social, timelines
 from tests.conftest import make_account
 
@@ -78,3 +78,41 @@ async def test_tag_page_follow_and_unfollow(browser, alice, bob):
     await person.submit("/tags/omgevingswet/unfollow")
     assert await social.followed_tags(alice.actor) == []
     assert (await person.get("/tags/not a tag!")).status_code == 404
+
+
+async def test_post_with_two_followed_tags_does_not_hide_others(alice, bob):
+    carol = await make_account("carol")
+    await social.follow(alice.actor, bob.actor)
+    await social.follow_tag(alice.actor, "a")
+    await social.follow_tag(alice.actor, "b")
+    await posts.create_post(carol.actor, posts.Draft("old #a"))
+    for n in range(30):
+        await posts.create_post(bob.actor, posts.Draft(f"bob {n}"))
+    for n in range(15):
+        await posts.create_post(carol.actor, posts.Draft(f"both {n} #a #b"))
+    page = await timelines.home(alice.actor)
+    texts = [v.post.source for v in page.items]
+    assert texts == [f"both {n} #a #b" for n in reversed(range(15))] + [
+        f"bob {n}" for n in reversed(range(25, 30))
+    ]
+    seen = list(texts)
+    while page.next_before:
+        page = await timelines.home(alice.actor, page.next_before)
+        seen += [v.post.source for v in page.items]
+    assert len(seen) == 46 and len(set(seen)) == 46 and seen[-1] == "old #a"
+
+
+async def test_organisation_merges_public_and_organisation(alice, bob):
+    made = []
+    for n in range(30):
+        vis = [posts.Visibility.PUBLIC, posts.Visibility.ORGANISATION, posts.Visibility.FOLLOWERS][
+            n % 3
+        ]
+        made.append((await posts.create_post(bob.actor, posts.Draft(f"o {n}", visibility=vis))).id)
+    reply = await posts.create_post(alice.actor, posts.Draft("a reply"), in_reply_to=made[0])
+    expected = [i for n, i in enumerate(made) if n % 3 != 2][::-1]
+    page = await timelines.organisation(alice.actor)
+    got = [v.post.id for v in page.items]
+    assert page.next_before is None
+    assert got == expected and reply.id not in got
+    assert await Post.filter(id__in=got).count() == 20

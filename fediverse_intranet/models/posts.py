@@ -115,6 +115,7 @@ class Attachment(Model):
 
     class Meta:
         table = "attachment"
+        indexes = (("post_id", "id"),)  # every timeline page loads its posts' images
 
 
 class Like(Model):
