@@ -1,0 +1,345 @@
+"""Remote actors: fetched once, checked, kept as Actor rows, and refreshed with restraint.
+
+Every inbound signature needs the sender's public key, and every delivery needs an inbox, so
+actor documents are cached: a row fetched less than ``CACHE_FOR`` ago is used as it is. Two
+rules keep a hostile or broken server from steering us:
+
+- No spoofing: a document must carry as ``id`` the URL it was finally served from, so a
+  server can only speak for actors on itself; its inboxes and key must be on that host too.
+- No hammering: a refresh (asked for when a signature fails with the cached key, which is
+  what a key rotation looks like) happens at most once per ``REFRESH_COOLDOWN`` per actor,
+  and a URL that could not be fetched is not tried again for ``FAILURE_COOLDOWN``. A flood
+  of badly signed requests therefore costs the sender's server one GET every few minutes.
+
+The document reader here is a small, strict stand-in for ``activitypub.vocabulary``'s
+``parse_actor``; replace :func:`parse_actor_document` with it once that lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urldefrag, urlsplit
+
+from tortoise.exceptions import IntegrityError
+
+from activitypub.fetch import Fetched, FetchError
+from activitypub.keys import KeyFormatError, PublicKey, load_public_key
+from fediverse_intranet import instance
+from fediverse_intranet.content import sanitize_html
+from fediverse_intranet.models import Actor
+from fediverse_intranet.services import federation_policy, remote_client
+from fediverse_intranet.services.clock import now
+
+log = logging.getLogger(__name__)
+
+CACHE_FOR = timedelta(hours=24)
+REFRESH_COOLDOWN = timedelta(minutes=5)
+FAILURE_COOLDOWN = 60.0  # seconds
+ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
+MAX_URI = 512
+MAX_SUMMARY = 20_000  # characters of remote HTML read before sanitising
+_USERNAME = re.compile(r"[^\s@/?#:%\\\"'<>]{1,64}")
+_MEMORY = 10_000  # entries kept in each in-process table below
+
+# In-process memory (per worker process; the database holds what must be shared):
+# key ids that are not "<actor>#fragment" (GoToSocial's ".../main-key") -> their owner.
+_key_owners: OrderedDict[str, str] = OrderedDict()
+# URL -> time.monotonic() of a failed fetch.
+_failures: OrderedDict[str, float] = OrderedDict()
+# URL -> lock, so concurrent requests for one actor make one fetch.
+_locks: dict[str, asyncio.Lock] = {}
+
+
+class RemoteActorError(Exception):
+    """An actor cannot be had; ``transient`` when trying again later may help."""
+
+    def __init__(self, reason: str, *, transient: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class ActorDocument:
+    """The fields of an actor document we keep, already checked."""
+
+    uri: str
+    username: str
+    display_name: str
+    summary_html: str
+    inbox_url: str
+    shared_inbox_url: str
+    outbox_url: str
+    followers_url: str
+    profile_url: str
+    key_id: str
+    public_key_pem: str
+
+    @property
+    def domain(self) -> str:
+        return urlsplit(self.uri).netloc.lower()
+
+
+async def resolve_actor(uri: str, *, refresh: bool = False) -> Actor:
+    """The Actor row for ``uri``, fetched and stored when unknown or older than CACHE_FOR.
+
+    ``refresh`` asks for a fresh copy, granted when the last fetch is older than
+    REFRESH_COOLDOWN. When a fetch fails but a stored copy exists, the stored copy is returned:
+    a stale key or inbox is more useful than none. Raises :class:`RemoteActorError`.
+    """
+    if not is_http_uri(uri):
+        raise RemoteActorError("not an http(s) URL")
+    if _is_local(uri):
+        local = await Actor.filter(uri=uri, domain="").first()
+        if local is None:
+            raise RemoteActorError("no such actor on this instance")
+        return local
+    if not await federation_policy.allows_url(uri):
+        raise RemoteActorError("this server is blocked here")
+    lock = _locks.setdefault(uri, asyncio.Lock())
+    try:
+        async with lock:
+            return await _resolve(uri, refresh)
+    finally:
+        if not lock.locked():
+            _locks.pop(uri, None)
+
+
+async def key_owner(key_id: str, *, refresh: bool = False) -> Actor | None:
+    """The actor who publishes the key ``key_id``, or None when it cannot be had.
+
+    Never raises for network or content trouble: a signature check turns None into 401.
+    ``https://host/users/bob#main-key`` (Mastodon, Fedify, Misskey) names the actor
+    ``https://host/users/bob``; a key id without a fragment (GoToSocial) is a document of
+    its own, whose ``owner`` on the same host is the actor.
+    """
+    try:
+        return await _key_owner(key_id, refresh)
+    except RemoteActorError as exc:
+        log.info("no key %s: %s", key_id, exc.reason)
+        return None
+
+
+async def public_key_for(key_id: str, refresh: bool) -> PublicKey | None:
+    """The key lookup ``activitypub.signatures.verify_request`` takes."""
+    owner = await key_owner(key_id, refresh=refresh)
+    return None if owner is None else public_key_of(owner)
+
+
+def public_key_of(actor: Actor) -> PublicKey | None:
+    if not actor.public_key_pem:
+        return None
+    try:
+        return load_public_key(actor.public_key_pem)
+    except KeyFormatError:
+        return None
+
+
+def forget() -> None:
+    """Drop the in-process memory (key owners, failures): for tests."""
+    _key_owners.clear()
+    _failures.clear()
+    _locks.clear()
+
+
+def parse_actor_document(document: Mapping[str, Any], fetched_url: str) -> ActorDocument:
+    """Check an actor document served from ``fetched_url`` (the final URL after redirects).
+
+    To be replaced by ``activitypub.vocabulary.parse_actor``; kept strict meanwhile.
+    """
+    uri = document.get("id")
+    if uri != fetched_url:
+        raise RemoteActorError("the document's id is not the URL it was served from")
+    if document.get("type") not in ACTOR_TYPES:
+        raise RemoteActorError("not an actor")
+    username = document.get("preferredUsername")
+    if not isinstance(username, str) or not _USERNAME.fullmatch(username):
+        raise RemoteActorError("missing or invalid preferredUsername")
+    inbox = document.get("inbox")
+    if not is_http_uri(inbox) or not same_server(inbox, fetched_url):
+        raise RemoteActorError("missing inbox, or an inbox on another server")
+    endpoints = document.get("endpoints")
+    shared = endpoints.get("sharedInbox") if isinstance(endpoints, Mapping) else None
+    if shared is not None and not (is_http_uri(shared) and same_server(shared, fetched_url)):
+        shared = None  # a shared inbox elsewhere is ignored, not trusted
+    key_id, pem = _public_key(document.get("publicKey"), fetched_url)
+    name = document.get("name")
+    summary = document.get("summary")
+    return ActorDocument(
+        uri=fetched_url,
+        username=username.lower(),
+        display_name=_plain(name)[:100] if isinstance(name, str) else "",
+        summary_html=sanitize_html(summary[:MAX_SUMMARY]) if isinstance(summary, str) else "",
+        inbox_url=inbox,
+        shared_inbox_url=shared or "",
+        outbox_url=_optional_uri(document.get("outbox")),
+        followers_url=_optional_uri(document.get("followers")),
+        profile_url=_optional_uri(document.get("url")),
+        key_id=key_id,
+        public_key_pem=pem,
+    )
+
+
+# Internals
+
+
+async def _resolve(uri: str, refresh: bool) -> Actor:
+    stored = await Actor.filter(uri=uri).first()
+    if stored is not None and stored.fetched_at is not None:
+        age = now() - stored.fetched_at
+        if age < (REFRESH_COOLDOWN if refresh else CACHE_FOR):
+            return stored
+    try:
+        fetched = await _fetch(uri)
+        document = parse_actor_document(fetched.document, fetched.url)
+    except RemoteActorError as exc:
+        if stored is not None:
+            log.info("keeping the stored copy of %s: %s", uri, exc.reason)
+            return stored
+        raise
+    if document.uri != uri:  # redirected to another id: the caller asked for something else
+        raise RemoteActorError("the actor's id is not the URL asked for")
+    if document.key_id and urldefrag(document.key_id).url != uri:
+        _remember(_key_owners, document.key_id, uri)
+    return await _store(document)
+
+
+async def _key_owner(key_id: str, refresh: bool) -> Actor:
+    if not is_http_uri(key_id):
+        raise RemoteActorError("the key id is not an http(s) URL")
+    owner = _key_owners.get(key_id)
+    without_fragment = urldefrag(key_id).url
+    if owner is None and without_fragment != key_id:
+        owner = without_fragment
+    if owner is None:
+        fetched = await _fetch(key_id)
+        document = fetched.document
+        if document.get("id") == fetched.url and document.get("type") in ACTOR_TYPES:
+            owner = fetched.url  # the key id is the actor's own URL
+        else:
+            owner = _declared_owner(document, key_id)
+        _remember(_key_owners, key_id, owner)
+    if not same_server(owner, key_id):
+        raise RemoteActorError("the key's owner is on another server")
+    return await resolve_actor(owner, refresh=refresh)
+
+
+def _declared_owner(document: Mapping[str, Any], key_id: str) -> str:
+    """The owner a key document names: a Key (``owner``) or an actor stub (``publicKey``)."""
+    key = document.get("publicKey") if "owner" not in document else document
+    if isinstance(key, Mapping) and key.get("id") == key_id and is_http_uri(key.get("owner")):
+        return str(key["owner"])
+    raise RemoteActorError("the key document names no owner")
+
+
+async def _fetch(url: str) -> Fetched:
+    failed_at = _failures.get(url)
+    if failed_at is not None and time.monotonic() - failed_at < FAILURE_COOLDOWN:
+        raise RemoteActorError("failed a moment ago; not trying again yet", transient=True)
+    try:
+        return await remote_client.fetcher().fetch(urldefrag(url).url)
+    except FetchError as exc:
+        _remember(_failures, url, time.monotonic())
+        raise RemoteActorError(str(exc), transient=not exc.permanent) from exc
+
+
+async def _store(document: ActorDocument) -> Actor:
+    """Insert or update the row; two processes fetching one new actor both end up updating."""
+    values = {
+        "username": document.username,
+        "domain": document.domain,
+        "display_name": document.display_name,
+        "bio": document.summary_html,
+        "inbox_url": document.inbox_url,
+        "shared_inbox_url": document.shared_inbox_url,
+        "outbox_url": document.outbox_url,
+        "followers_url": document.followers_url,
+        "profile_url": document.profile_url,
+        "public_key_pem": document.public_key_pem,
+        "fetched_at": now(),
+    }
+    for _ in range(2):
+        try:
+            if await Actor.filter(uri=document.uri).update(**values):
+                return await Actor.get(uri=document.uri)
+            return await Actor.create(uri=document.uri, **values)
+        except IntegrityError:
+            if (
+                await Actor.filter(username=document.username, domain=document.domain)
+                .exclude(uri=document.uri)
+                .exists()
+            ):
+                # Lemmy has /u/x and /c/x; one name per server is all the table holds.
+                raise RemoteActorError("another actor of that server has the same name") from None
+            # Otherwise another request created the row in the meantime: update it.
+    raise RemoteActorError("the actor could not be stored", transient=True)
+
+
+def _public_key(value: object, actor_uri: str) -> tuple[str, str]:
+    """(key id, PEM) of the actor's key; ("", "") when it publishes none."""
+    candidates = value if isinstance(value, list) else [value] if value is not None else []
+    for key in candidates:
+        if not isinstance(key, Mapping) or key.get("owner", actor_uri) != actor_uri:
+            continue
+        key_id, pem = key.get("id"), key.get("publicKeyPem")
+        if not is_http_uri(key_id) or not same_server(key_id, actor_uri):
+            raise RemoteActorError("the public key's id is not on the actor's server")
+        if not isinstance(pem, str):
+            raise RemoteActorError("the public key has no publicKeyPem")
+        try:
+            load_public_key(pem)
+        except KeyFormatError as exc:
+            raise RemoteActorError(f"unusable public key: {exc.reason}") from None
+        return str(key_id), pem.strip() + "\n"
+    return "", ""
+
+
+def _optional_uri(value: object) -> str:
+    return value if isinstance(value, str) and is_http_uri(value) else ""
+
+
+def _plain(text: str) -> str:
+    """A display name is text: control characters and surrounding space go."""
+    return "".join(ch for ch in text if ch.isprintable()).strip()
+
+
+def is_http_uri(value: object) -> bool:
+    """An absolute http(s) URL with a host, short enough for our URI columns."""
+    if not isinstance(value, str) or len(value) > MAX_URI:
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def same_server(a: str, b: str) -> bool:
+    """Same host name and effective port: the unit of trust (a server speaks for itself)."""
+    return _origin(a) == _origin(b)
+
+
+def _origin(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _is_local(uri: str) -> bool:
+    base = instance.current().base_url
+    return uri == base or uri.startswith(base + "/")
+
+
+def _remember(table: OrderedDict[str, Any], key: str, value: Any) -> None:
+    table[key] = value
+    table.move_to_end(key)
+    while len(table) > _MEMORY:
+        table.popitem(last=False)

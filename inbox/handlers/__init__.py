@@ -1,0 +1,127 @@
+"""What an inbox handler is given: an activity read once into typed values, and its sender.
+
+Raw JSON is read here and nowhere else in ``inbox``: the inbox request parses it to refuse
+bad input with a 400 before anything is stored, and the processor parses the stored body
+again with the same function before it calls a handler. Handlers see :class:`Inbound` only.
+
+This is a small, strict reader of the few fields the handlers need. It is to be replaced by
+the vocabulary layer's parser (``activitypub.vocabulary``) once that lands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from activitypub.fetch import FetchError, parse_json_object
+from fediverse_intranet.models import Actor
+from fediverse_intranet.services.remote_actors import is_http_uri
+
+MAX_URI = 512  # the width of the activity_id and actor_uri columns (is_http_uri checks it)
+MAX_TYPE = 64
+MAX_DEPTH = 32
+
+
+class ActivityError(ValueError):
+    """The JSON is not an activity we can read; ``reason`` is fit for a 400 answer."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Ignored(Exception):
+    """A handler chose not to act (not for us, not from the right actor): the item is done."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class HandlerError(Exception):
+    """A handler could not act; ``retry`` says whether trying again later may help."""
+
+    def __init__(self, reason: str, *, retry: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry = retry
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """An activity's ``object``: a bare id, or an embedded object of which only these
+    members matter to us (an embedded Follow inside an Undo, Accept or Reject)."""
+
+    id: str | None
+    type: str | None = None
+    actor: str | None = None
+    object: str | None = None
+
+
+@dataclass(frozen=True)
+class Activity:
+    id: str
+    type: str
+    actor: str
+    object: ObjectRef | None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What a handler gets: the activity, its verified sender (a stored remote Actor), and
+    the local person whose personal inbox it came to (None for the shared inbox)."""
+
+    activity: Activity
+    sender: Actor
+    recipient: Actor | None
+
+
+def parse_activity(data: Mapping[str, Any]) -> Activity:
+    """Read ``id``, ``type``, ``actor`` and ``object``; refuse anything malformed."""
+    activity_id = _uri(data.get("id"), "id")
+    kind = data.get("type")
+    if not isinstance(kind, str) or not kind or len(kind) > MAX_TYPE:
+        raise ActivityError("missing or invalid type")
+    actor = data.get("actor")
+    if isinstance(actor, Mapping):  # some servers embed the actor; only its id counts
+        actor = actor.get("id")
+    return Activity(activity_id, kind, _uri(actor, "actor"), _object_ref(data.get("object")))
+
+
+def read_activity(text: str | bytes) -> Activity:
+    """JSON text (a request body, or one stored in the inbox queue) to an :class:`Activity`."""
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    try:
+        return parse_activity(parse_json_object(raw, max_depth=MAX_DEPTH))
+    except FetchError as exc:
+        raise ActivityError(exc.reason) from None
+
+
+def _uri(value: object, name: str) -> str:
+    if value is None:
+        raise ActivityError(f"missing {name}")
+    if not is_http_uri(value):
+        raise ActivityError(f"{name} is not an http(s) URL of at most {MAX_URI} characters")
+    assert isinstance(value, str)
+    return value
+
+
+def _object_ref(value: object) -> ObjectRef | None:
+    if isinstance(value, str):
+        return ObjectRef(value) if is_http_uri(value) else None
+    if not isinstance(value, Mapping):
+        return None
+    inner = value.get("object")
+    if isinstance(inner, Mapping):
+        inner = inner.get("id")
+    actor = value.get("actor")
+    if isinstance(actor, Mapping):
+        actor = actor.get("id")
+    kind = value.get("type")
+    return ObjectRef(
+        id=value["id"] if is_http_uri(value.get("id")) else None,
+        type=kind if isinstance(kind, str) and len(kind) <= MAX_TYPE else None,
+        actor=actor if is_http_uri(actor) else None,
+        object=inner if is_http_uri(inner) else None,
+    )

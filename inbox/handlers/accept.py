@@ -1,0 +1,51 @@
+"""Accept and Reject of a Follow one of our people sent: the follow takes effect, or goes.
+
+Only the followed actor may answer: the (verified) sender must be the Follow's followee.
+A Reject also removes a follow that was accepted before: that is how a remote person
+removes one of ours from their followers (Mastodon reads it the same way).
+"""
+
+from __future__ import annotations
+
+from fediverse_intranet.models import Follow
+from inbox.handlers import Ignored, Inbound
+
+
+async def handle_accept(inbound: Inbound) -> None:
+    follow = await _answered_follow(inbound)
+    if not follow.accepted:
+        await Follow.filter(id=follow.id).update(accepted=True)
+
+
+async def handle_reject(inbound: Inbound) -> None:
+    follow = await _answered_follow(inbound)
+    await Follow.filter(id=follow.id).delete()
+
+
+async def _answered_follow(inbound: Inbound) -> Follow:
+    """Which of our follows of the sender this answers.
+
+    Mastodon and GoToSocial embed our Follow (its ``actor`` names our person). Some servers
+    send only the Follow's id: then an id under one of our people's URIs names them, and
+    failing that, a single follow of the sender by any of our people is the one meant.
+    """
+    ref, followee = inbound.activity.object, inbound.sender
+    if ref is None or ref.type not in (None, "Follow"):
+        raise Ignored("not an answer to a follow")
+    if ref.object is not None and ref.object != followee.uri:
+        raise Ignored("only the followed actor may answer a follow")
+    ours = Follow.filter(followee=followee, follower__domain="")
+    if ref.actor is not None:
+        matching = await ours.filter(follower__uri=ref.actor)
+    else:
+        candidates = await ours.select_related("follower")
+        matching = [f for f in candidates if ref.id and _is_under(ref.id, f.follower.uri)]
+        if not matching and len(candidates) == 1:
+            matching = candidates
+    if len(matching) != 1:
+        raise Ignored("no follow of ours that this answers")
+    return matching[0]
+
+
+def _is_under(url: str, prefix: str) -> bool:
+    return url.startswith((prefix + "/", prefix + "#", prefix + "?"))

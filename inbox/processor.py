@@ -1,0 +1,196 @@
+"""The inbound queue: claim stored activities, run their handler, record the outcome.
+
+Claims are leases, as for deliveries (``outbox/claims.py``): one statement picks pending rows
+and leases them, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and ``UPDATE ... WHERE id IN
+(SELECT ... LIMIT n) RETURNING id`` on SQLite, so several workers share the queue and a
+crashed worker's items are taken again when the lease runs out. Processing is therefore at
+least once, and handlers are written to be repeatable.
+
+InboxItem has no lease column, so while an item is pending ``processed_at`` holds the time
+before which nobody may take it: the end of a lease, or of a retry back-off. Once the item
+is done or failed it holds when that happened.
+
+Outcomes: done (handled, or deliberately ignored: ``error`` then starts with "ignored:"),
+pending again after a transient error (an unreachable server), or failed for good (invalid,
+or out of attempts). A handler's error never ends the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from tortoise import connections
+
+from fediverse_intranet.models import Actor, InboxItem, WorkState
+from fediverse_intranet.services import clock, federation_policy, remote_actors, sql
+from fediverse_intranet.services.remote_actors import RemoteActorError
+from inbox.handlers import (
+    Activity,
+    ActivityError,
+    HandlerError,
+    Ignored,
+    Inbound,
+    accept,
+    follow,
+    read_activity,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Inbound], Awaitable[None]]
+
+# One entry per activity type we act on; an Undo is keyed by what it undoes.
+HANDLERS: dict[str, Handler] = {
+    "Follow": follow.handle_follow,
+    "Undo/Follow": follow.handle_undo_follow,
+    "Accept": accept.handle_accept,
+    "Reject": accept.handle_reject,
+}
+
+BATCH = 20
+LEASE = timedelta(minutes=5)
+POLL_INTERVAL = 1.0  # seconds between looks at an empty queue
+# Delay after the n-th failed attempt (BACKOFF[n - 1]); after the last one the item fails.
+BACKOFF: tuple[timedelta, ...] = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(hours=1),
+)
+MAX_ATTEMPTS = len(BACKOFF) + 1
+MAX_ERROR = 1000
+
+_READY = """
+    SELECT id FROM inbox_item
+    WHERE state = :pending AND (processed_at IS NULL OR processed_at <= :now)
+    ORDER BY id
+    LIMIT :n
+"""
+_POSTGRES = f"""
+    WITH picked AS ({_READY} FOR UPDATE SKIP LOCKED)
+    UPDATE inbox_item SET attempts = inbox_item.attempts + 1, processed_at = :until
+    FROM picked WHERE inbox_item.id = picked.id
+    RETURNING inbox_item.id AS id
+"""  # noqa: S608 (constant fragments; every value is a bound parameter)
+_SQLITE = f"""
+    UPDATE inbox_item SET attempts = attempts + 1, processed_at = :until
+    WHERE id IN ({_READY})
+    RETURNING id
+"""  # noqa: S608 (constant fragments; every value is a bound parameter)
+
+
+async def run(stop: asyncio.Event, interval: float = POLL_INTERVAL) -> None:
+    """Process the queue until ``stop`` is set; a failed round is logged and the next runs."""
+    while not stop.is_set():
+        try:
+            handled = await process_pending_once()
+        except Exception:  # the database went away for a moment, say: keep the worker alive
+            log.exception("inbox round failed")
+            handled = 0
+        if handled < BATCH:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def process_pending_once(limit: int = BATCH) -> int:
+    """Claim up to ``limit`` ready items and process each; returns how many were claimed."""
+    items = await claim(limit)
+    for item in items:
+        await _process(item)
+    return len(items)
+
+
+async def claim(limit: int, *, now: datetime | None = None) -> list[InboxItem]:
+    """Lease up to ``limit`` ready items to this worker, oldest first."""
+    current = now or clock.now()
+    dialect = connections.get("default").capabilities.dialect
+    ids = await sql.ids(
+        _POSTGRES if dialect == "postgres" else _SQLITE,
+        pending=WorkState.PENDING.value,
+        now=current,
+        until=current + LEASE,
+        n=limit,
+    )
+    return await InboxItem.filter(id__in=ids).order_by("id") if ids else []
+
+
+def retry_at(attempts: int, now: datetime) -> datetime | None:
+    """When to try again after ``attempts`` failed attempts, or None to give up."""
+    if attempts > len(BACKOFF):
+        return None
+    return now + BACKOFF[max(attempts, 1) - 1]
+
+
+async def _process(item: InboxItem) -> None:
+    if item.attempts > MAX_ATTEMPTS:  # a worker died on it each time
+        await _finish(item, WorkState.FAILED, f"gave up after {item.attempts - 1} attempts")
+        return
+    try:
+        note = await _handle(item)
+    except HandlerError as exc:
+        await _failed(item, exc.reason, retry=exc.retry)
+    except Exception as exc:  # a bug or a database hiccup: retried, then failed
+        log.exception("inbox item %s (%s) failed", item.id, item.activity_id)
+        await _failed(item, f"{type(exc).__name__}: {exc}", retry=True)
+    else:
+        await _finish(item, WorkState.DONE, note)
+
+
+async def _handle(item: InboxItem) -> str:
+    """Run the item's handler; returns the note to keep ("" or "ignored: why")."""
+    try:
+        activity = read_activity(item.body)
+    except ActivityError as exc:
+        raise HandlerError(f"unreadable: {exc.reason}") from None
+    if not await federation_policy.allows_url(activity.actor):
+        return "ignored: this server is blocked here"  # blocked after the item arrived
+    handler = await _handler_for(activity)
+    if handler is None:
+        return f"ignored: {activity.type} is not handled"
+    try:
+        sender = await remote_actors.resolve_actor(activity.actor)
+    except RemoteActorError as exc:
+        raise HandlerError(exc.reason, retry=exc.transient) from None
+    recipient = None
+    if item.recipient_id is not None:
+        recipient = await Actor.filter(id=item.recipient_id).first()
+    try:
+        await handler(Inbound(activity, sender, recipient))
+    except Ignored as exc:
+        return f"ignored: {exc.reason}"
+    return ""
+
+
+async def _handler_for(activity: Activity) -> Handler | None:
+    if activity.type != "Undo":
+        return HANDLERS.get(activity.type)
+    undone = activity.object.type if activity.object else None
+    if undone is None and activity.object is not None and activity.object.id is not None:
+        # Undo by id alone: what it undoes is the activity of that id we received.
+        stored = await InboxItem.filter(
+            activity_id=activity.object.id, actor_uri=activity.actor
+        ).values_list("activity_type", flat=True)
+        undone = str(stored[0]) if stored else None
+    return HANDLERS.get(f"Undo/{undone}") if undone else None
+
+
+async def _failed(item: InboxItem, reason: str, *, retry: bool) -> None:
+    when = retry_at(item.attempts, clock.now()) if retry else None
+    if when is None:
+        log.info("inbox item %s failed: %s", item.id, reason)
+        await _finish(item, WorkState.FAILED, reason)
+        return
+    await InboxItem.filter(id=item.id, attempts=item.attempts).update(
+        error=reason[:MAX_ERROR], processed_at=when
+    )
+
+
+async def _finish(item: InboxItem, state: WorkState, note: str) -> None:
+    # ``attempts`` guards against a worker whose lease ran out and whose item was taken again.
+    await InboxItem.filter(id=item.id, attempts=item.attempts).update(
+        state=state, error=note[:MAX_ERROR], processed_at=clock.now()
+    )

@@ -1,0 +1,146 @@
+"""The checks an inbox request passes before anything is stored, cheapest first.
+
+Content type and size, then JSON, then the federation policy, then the HTTP signature, then
+origin: the signer must be the activity's actor and the activity's id must be on the actor's
+server. Each refusal is an :class:`InboxRefusal` carrying the status and a short reason for
+the peer; none of them writes to the database (resolving a signer's key stores or refreshes
+that actor's row, which is a cache, not an effect of the activity).
+
+The policy comes before the signature, although a signature is "verification", so that a
+blocked server's key is never fetched: we do not contact servers we do not federate with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import Message
+from urllib.parse import quote, urlsplit
+
+from starlette.requests import ClientDisconnect, Request
+
+from activitypub.keys import PublicKey
+from activitypub.signatures import SignatureError, verify_request
+from fediverse_intranet import instance
+from fediverse_intranet.models import Actor
+from fediverse_intranet.services import federation_policy, remote_actors
+from fediverse_intranet.services.remote_actors import same_server
+from inbox.handlers import Activity, ActivityError, read_activity
+
+MAX_BODY = 256 * 1024  # Mastodon's own posts are a few KB; 256 KiB leaves room for long articles
+MEDIA_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})
+
+BLOCKED = "this server is blocked here"
+NOT_THE_SIGNER = "actor does not match the signature"
+FOREIGN_ID = "activity id not on the actor's host"
+
+
+class InboxRefusal(Exception):
+    """Why an inbox request is refused: an HTTP status and a short reason for the peer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Received:
+    """An activity that passed every check, with the body exactly as it came."""
+
+    activity: Activity
+    text: str
+    signer: Actor
+
+
+async def receive(request: Request) -> Received:
+    """Run every check on an inbox POST; raises :class:`InboxRefusal` at the first failure."""
+    check_content_type(request.headers.get("content-type", ""))
+    body = await read_body(request)
+    activity, text = parse_body(body)
+    policy = await federation_policy.current()
+    if not policy.allows_url(activity.actor):
+        raise InboxRefusal(403, BLOCKED)
+    signer = await verify_signature(request, body, policy)
+    check_origin(activity, signer)
+    return Received(activity, text, signer)
+
+
+def check_content_type(header: str) -> None:
+    message = Message()
+    message["content-type"] = header
+    if not header or message.get_content_type() not in MEDIA_TYPES:
+        raise InboxRefusal(415, "send application/activity+json")
+
+
+async def read_body(request: Request) -> bytes:
+    """The body, read no further than MAX_BODY whatever Content-Length claims."""
+    declared = request.headers.get("content-length", "")
+    if declared and not declared.isdigit():
+        raise InboxRefusal(400, "invalid content-length")
+    if declared and int(declared) > MAX_BODY:
+        raise InboxRefusal(413, f"body larger than {MAX_BODY} bytes")
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise InboxRefusal(413, f"body larger than {MAX_BODY} bytes")
+    except ClientDisconnect:
+        raise InboxRefusal(400, "the body was cut off") from None
+    return bytes(body)
+
+
+def parse_body(body: bytes) -> tuple[Activity, str]:
+    """The activity, and the body as text (what is stored and processed later)."""
+    try:
+        return read_activity(body), body.decode("utf-8-sig")
+    except ActivityError as exc:
+        raise InboxRefusal(400, exc.reason) from None
+
+
+async def verify_signature(
+    request: Request, body: bytes, policy: federation_policy.Policy
+) -> Actor:
+    """The actor whose key signed the request (401 when there is no valid signature)."""
+    owners: dict[str, Actor] = {}
+
+    async def lookup(key_id: str, refresh: bool) -> PublicKey | None:
+        if not policy.allows_url(key_id):
+            raise InboxRefusal(403, BLOCKED)
+        owner = await remote_actors.key_owner(key_id, refresh=refresh)
+        if owner is None:
+            return None
+        owners[key_id] = owner
+        return remote_actors.public_key_of(owner)
+
+    scope = request.scope
+    target = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
+    if scope.get("query_string"):
+        target += b"?" + scope["query_string"]
+    headers = [
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
+    ]
+    try:
+        verified = await verify_request(
+            request.method,
+            target.decode("latin-1"),
+            headers,
+            body,
+            lookup,
+            scheme=urlsplit(instance.current().base_url).scheme,
+        )
+    except SignatureError as exc:
+        raise InboxRefusal(401, exc.reason) from None
+    return owners[verified.key_id]
+
+
+def check_origin(activity: Activity, signer: Actor) -> None:
+    """A server speaks only for its own actors, and an actor only for itself.
+
+    Forwarded activities (signed by someone else, with a JSON-LD signature of the author)
+    are refused too: we do not verify JSON-LD signatures.
+    """
+    if signer.uri != activity.actor:
+        raise InboxRefusal(403, NOT_THE_SIGNER)
+    if not same_server(activity.id, activity.actor):
+        raise InboxRefusal(403, FOREIGN_ID)
