@@ -54,14 +54,14 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from outbox import worker
+    from fediverse_intranet import background
 
     async def work() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await worker.run(stop)
+        await background.run(stop)
         return 0
 
     return asyncio.run(_with_db(settings, work))

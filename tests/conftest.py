@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from fediverse_intranet.services import accounts
 from fediverse_intranet.settings import Settings, load_settings
 from web.context import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for
 
+ROOT = Path(__file__).resolve().parent.parent
 BASE_URL = "http://intranet.test"
 PASSWORD = "correct horse battery"
 
@@ -51,13 +55,27 @@ async def _fresh_postgres(url: str) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated SQLite database made once per run and copied for each test:
+    migrating for every test would cost a second or two each."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    env = {"PATH": os.environ.get("PATH", ""), "FI_DATA_DIR": str(folder)}
+    command = [sys.executable, "-m", "fediverse_intranet.cli", "migrate"]
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    return folder / "db.sqlite3"
+
+
 @pytest.fixture
-async def settings(tmp_path: Path) -> Settings:
+async def settings(tmp_path: Path, sqlite_template: Path) -> Settings:
     env = {"FI_DATA_DIR": str(tmp_path / "data"), "FI_BASE_URL": BASE_URL}
     postgres = os.environ.get("FI_TEST_DATABASE_URL", "")
     if postgres:
         env["FI_DATABASE_URL"] = await _fresh_postgres(postgres)
-    return load_settings(env)
+    settings = load_settings(env)
+    if settings.is_sqlite:
+        shutil.copy(sqlite_template, settings.data_dir / "db.sqlite3")
+    return settings
 
 
 @pytest.fixture
