@@ -1,21 +1,28 @@
-"""The application factory: web routes, static files, error pages, security headers, worker."""
+"""The application factory: web routes, federation routes, static files, error pages,
+security headers, content negotiation, worker."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.responses import RedirectResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fediverse_intranet import db, instance
+from activitypub.vocabulary import prefers_activity_json
+from fediverse_intranet import background, db, instance
 from fediverse_intranet.settings import Settings, load_settings
-from outbox import worker
+from inbox.routes import routes as inbox_routes
+from outbox.routes import AP_PREFIX
+from outbox.routes import routes as federation_routes
 from web import STATIC_DIR, errors
 from web.routes import all_routes
 
@@ -52,6 +59,49 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# URLs that are a web page for people and an ActivityStreams document for servers.
+_NEGOTIATED = re.compile(r"/(?:users/|@)(?P<user>[^/]+)|/posts/(?P<post>[^/]+)")
+_REDIRECTABLE_NAME = re.compile(r"[A-Za-z0-9_]{1,30}")
+
+
+class ActivityNegotiation:
+    """Content negotiation in one place: for ``/users/{name}``, ``/@{name}`` and
+    ``/posts/{id}``, a request whose ``Accept`` asks for ActivityStreams JSON is routed to
+    the JSON handlers (rewritten to ``/ap/...``); otherwise ``/posts/{id}`` stays the web
+    page and ``/users/{name}`` sends a browser to the profile page ``/@{name}`` (303).
+    Both kinds of answer say ``Vary: Accept``, so no cache hands one to the other.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = None
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            match = _NEGOTIATED.fullmatch(scope["path"])
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        accept = b",".join(v for k, v in scope["headers"] if k == b"accept").decode("latin-1")
+        user, post = match.group("user"), match.group("post")
+        if prefers_activity_json(accept):
+            target = (
+                f"{AP_PREFIX}/users/{user}" if user is not None else f"{AP_PREFIX}/posts/{post}"
+            )
+            scope = {**scope, "path": target, "raw_path": quote(target).encode("ascii")}
+        elif scope["path"].startswith("/users/") and _REDIRECTABLE_NAME.fullmatch(user or ""):
+            redirect = RedirectResponse(f"/@{user}", status_code=303, headers={"Vary": "Accept"})
+            await redirect(scope, receive, send)
+            return
+
+        async def send_with_vary(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"vary", b"Accept")]
+            await send(message)
+
+        await self.app(scope, receive, send_with_vary)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     instance.configure(settings)
@@ -60,7 +110,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.connect(settings)
         stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop)) if settings.run_worker_in_web else None
+        task = asyncio.create_task(background.run(stop)) if settings.run_worker_in_web else None
         try:
             yield
         finally:
@@ -72,9 +122,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             *all_routes(),
+            *inbox_routes,
+            *federation_routes,
             Mount("/static", StaticFiles(directory=STATIC_DIR)),
         ],
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(ActivityNegotiation)],
         exception_handlers={HTTPException: errors.http_error, Exception: errors.server_error},
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,

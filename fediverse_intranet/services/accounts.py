@@ -31,7 +31,9 @@ from fediverse_intranet.services.tokens import new_token, token_hash
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]{1,30}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@([a-z0-9-]+\.)+[a-z]{2,63}$")
-RESERVED_USERNAMES = frozenset({"admin", "root", "instance", "actor", "system", "support"})
+RESERVED_USERNAMES = frozenset(
+    {"admin", "root", "instance", "instance_actor", "actor", "system", "support"}
+)
 INVITATION_DAYS = 14
 RESET_HOURS = 24
 THROTTLE_WINDOW = timedelta(minutes=15)

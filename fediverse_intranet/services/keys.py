@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from activitypub.keys import generate_rsa_key_pair
-from fediverse_intranet import instance
 from fediverse_intranet.models import Actor
 
 
 def key_id(actor: Actor) -> str:
-    return f"{instance.actor_uri(actor.username)}#main-key"
+    return f"{actor.uri}#main-key"
 
 
 async def ensure_keys(actor: Actor) -> Actor:

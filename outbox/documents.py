@@ -1,0 +1,380 @@
+"""Our models as ActivityStreams documents: the one place where that conversion happens.
+
+People become :class:`~activitypub.vocabulary.PersonDoc`, posts
+:class:`~activitypub.vocabulary.NoteDoc`, and the instance gets an Application actor of its
+own. The delivery worker and the JSON routes both build documents here, so a post looks the
+same whether it is fetched or delivered. Every actor served gets a key pair first
+(``services.keys.ensure_keys``), since peers verify our signatures with the key they read here.
+
+URL shapes (Mastodon's, so peers that guess paths guess right): ``/users/{name}`` with
+``/inbox``, ``/outbox``, ``/followers``, ``/following``, ``/collections/featured`` and
+``/collections/tags`` under it; ``/inbox`` is the shared inbox; ``/actor`` the instance actor.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tortoise.exceptions import IntegrityError
+
+from activitypub import nodeinfo, vocabulary
+from activitypub.vocabulary import Audience, Field, Image, Link, NoteDoc, PersonDoc
+from fediverse_intranet import instance
+from fediverse_intranet.models import (
+    Account,
+    Actor,
+    Attachment,
+    Follow,
+    Mention,
+    Post,
+    PostKind,
+    PostTag,
+    Visibility,
+    WebSession,
+)
+from fediverse_intranet.services import accounts, keys, profiles
+from fediverse_intranet.services.clock import now
+from fediverse_intranet.services.posts import tag_url
+
+INSTANCE_ACTOR_USERNAME = "instance_actor"
+PAGE_SIZE = 20
+SOFTWARE_NAME = "fediverse-intranet"
+MEDIA_TYPES = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+}
+AUDIENCES = {
+    Visibility.PUBLIC: Audience.PUBLIC,
+    Visibility.FOLLOWERS: Audience.FOLLOWERS,
+    Visibility.DIRECT: Audience.DIRECT,
+}
+# Profile facts as PropertyValue fields, in the order of the profile page.
+PROFILE_FIELDS = (
+    ("Function", "job_title"),
+    ("Team", "team"),
+    ("Location", "location"),
+    ("Contact", "contact"),
+)
+
+
+class NotFederated(Exception):
+    """This post never leaves the instance (organisation-only); ``reason`` says so."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InstanceActorUnavailable(Exception):
+    """The instance actor cannot be made: a person holds its user name."""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """The URLs of a local actor's collections and pages."""
+
+    inbox: str
+    outbox: str
+    followers: str
+    following: str
+    featured: str
+    featured_tags: str
+    shared_inbox: str
+    profile: str
+
+
+def base_url() -> str:
+    return instance.current().base_url
+
+
+def endpoints(actor: Actor) -> Endpoints:
+    uri = actor.uri
+    return Endpoints(
+        inbox=f"{uri}/inbox",
+        outbox=f"{uri}/outbox",
+        followers=f"{uri}/followers",
+        following=f"{uri}/following",
+        featured=f"{uri}/collections/featured",
+        featured_tags=f"{uri}/collections/tags",
+        shared_inbox=f"{base_url()}/inbox",
+        profile=f"{base_url()}/@{actor.username}",
+    )
+
+
+def media_url(filename: str) -> str:
+    return f"{base_url()}/media/{filename}"
+
+
+def handle(actor: Actor) -> str:
+    """``@user@host`` of anyone, local or remote: how a Mention reads everywhere."""
+    return f"@{actor.username}@{actor.domain or instance.current().domain}"
+
+
+def bio_html(bio: str) -> str:
+    """The plain-text bio as the profile page shows it: paragraphs and line breaks."""
+    paragraphs = [p.strip() for p in bio.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+
+
+# People
+
+
+async def person_document(actor: Actor, *, suspended: bool = False) -> dict:
+    """The Person JSON of a local person; ``suspended`` for a deactivated account."""
+    return vocabulary.person(await person_doc(actor, suspended=suspended))
+
+
+async def person_doc(actor: Actor, *, suspended: bool = False) -> PersonDoc:
+    actor = await keys.ensure_keys(actor)
+    urls = endpoints(actor)
+    topics = await profiles.topics_of(actor)
+    fields = tuple(
+        Field(label, html.escape(getattr(actor, name)))
+        for label, name in PROFILE_FIELDS
+        if getattr(actor, name)
+    )
+    icon = None
+    if actor.photo:
+        media_type = MEDIA_TYPES.get(actor.photo.rpartition(".")[2].lower(), "image/jpeg")
+        icon = Image(media_url(actor.photo), media_type)
+    return PersonDoc(
+        id=actor.uri,
+        username=actor.username,
+        name=actor.name,
+        summary=bio_html(actor.bio),
+        url=urls.profile,
+        inbox=urls.inbox,
+        outbox=urls.outbox,
+        followers=urls.followers,
+        following=urls.following,
+        featured=urls.featured,
+        featured_tags=urls.featured_tags,
+        shared_inbox=urls.shared_inbox,
+        key_id=keys.key_id(actor),
+        public_key_pem=actor.public_key_pem,
+        published=actor.created_at,
+        icon=icon,
+        fields=fields,
+        topics=tuple(Link(tag_url(name), name) for name in topics),
+        suspended=suspended,
+    )
+
+
+async def featured_tags_document(actor: Actor) -> dict:
+    """Expertise topics as Mastodon's featured hashtags (shown on a Mastodon profile)."""
+    topics = await profiles.topics_of(actor)
+    return {
+        "@context": vocabulary.CONTEXT,
+        "id": endpoints(actor).featured_tags,
+        "type": "Collection",
+        "totalItems": len(topics),
+        "items": [{"type": "Hashtag", "href": tag_url(t), "name": f"#{t}"} for t in topics],
+    }
+
+
+# The instance actor
+
+
+def instance_actor_uri() -> str:
+    return f"{base_url()}/actor"
+
+
+async def instance_actor() -> Actor:
+    """The instance's own actor, made (with its key pair) the first time it is needed.
+
+    Found by its URI, never by user name, so a person who took the name is never mistaken
+    for it. It has no Account, so it never signs in and is not in the people directory.
+    """
+    uri = instance_actor_uri()
+    actor = await Actor.filter(uri=uri).first()
+    if actor is None:
+        try:
+            actor = await Actor.create(
+                username=INSTANCE_ACTOR_USERNAME,
+                domain="",
+                uri=uri,
+                display_name=(instance.current().instance_name or instance.current().domain)[:100],
+            )
+        except IntegrityError:
+            actor = await Actor.filter(uri=uri).first()  # made by a concurrent request
+            if actor is None:
+                raise InstanceActorUnavailable(
+                    f"the user name {INSTANCE_ACTOR_USERNAME!r} belongs to a person"
+                ) from None
+    return await keys.ensure_keys(actor)
+
+
+async def instance_actor_document() -> dict:
+    actor = await instance_actor()
+    return vocabulary.application(
+        vocabulary.ApplicationDoc(
+            id=actor.uri,
+            username=actor.username,
+            name=actor.name,
+            summary="",
+            url=base_url(),
+            inbox=f"{base_url()}/inbox",
+            outbox=f"{actor.uri}/outbox",
+            shared_inbox=f"{base_url()}/inbox",
+            key_id=f"{actor.uri}#main-key",
+            public_key_pem=actor.public_key_pem,
+        )
+    )
+
+
+# Posts
+
+
+async def note_docs(posts: list[Post]) -> list[NoteDoc]:
+    """Documents for several posts in a handful of queries (an outbox page has twenty).
+
+    ``post.author`` must be loaded. Raises :class:`NotFederated` for an organisation-only
+    post: it has no ActivityPub audience, so it is never written as a document.
+    """
+    for post in posts:
+        if post.visibility not in AUDIENCES:
+            raise NotFederated("organisation-only posts stay on this instance")
+    ids = [post.id for post in posts]
+    mentions: dict[int, list[Link]] = {i: [] for i in ids}
+    for row in await Mention.filter(post_id__in=ids).select_related("actor").order_by("id"):
+        mentions[row.post_id].append(Link(row.actor.uri, handle(row.actor)))
+    hashtags: dict[int, list[Link]] = {i: [] for i in ids}
+    for row in await PostTag.filter(post_id__in=ids).select_related("tag").order_by("id"):
+        hashtags[row.post_id].append(Link(tag_url(row.tag.name), row.tag.name))
+    images: dict[int, list[Image]] = {i: [] for i in ids}
+    for row in await Attachment.filter(post_id__in=ids).order_by("id"):
+        images[row.post_id].append(
+            Image(media_url(row.filename), row.media_type, row.alt_text, row.width, row.height)
+        )
+    parent_ids = {p.in_reply_to_id for p in posts if p.in_reply_to_id}
+    parents = dict(await Post.filter(id__in=parent_ids).values_list("id", "uri"))
+    locales = dict(
+        await Account.filter(actor_id__in={p.author_id for p in posts}).values_list(
+            "actor_id", "locale"
+        )
+    )
+    return [
+        NoteDoc(
+            id=post.uri,
+            attributed_to=post.author.uri,
+            followers=endpoints(post.author).followers,
+            content=post.content_html,
+            published=post.created_at,
+            url=post.uri,
+            audience=AUDIENCES[post.visibility],
+            article=post.kind == PostKind.ARTICLE,
+            name=post.title,
+            language=locales.get(post.author_id, ""),
+            updated=post.edited_at,
+            in_reply_to=parents.get(post.in_reply_to_id) if post.in_reply_to_id else None,
+            mentions=tuple(mentions[post.id]),
+            hashtags=tuple(hashtags[post.id]),
+            attachments=tuple(images[post.id]),
+        )
+        for post in posts
+    ]
+
+
+async def note_document(post: Post) -> dict:
+    (doc,) = await note_docs([post])
+    return vocabulary.note(doc)
+
+
+async def create_document(post: Post) -> dict:
+    return vocabulary.create(post.author.uri, await note_document(post))
+
+
+# Collections
+
+
+def page_url(collection: str, before: int | None = None) -> str:
+    return f"{collection}?page=true" + (f"&before={before}" if before else "")
+
+
+async def outbox_document(actor: Actor, page: bool, before: int | None) -> dict:
+    """The outbox: Create activities of public posts only, newest first, keyset paged.
+
+    Followers-only and direct posts reach their audience by delivery and by signed fetch;
+    a public collection is no place for them, nor for organisation-only posts.
+    """
+    collection = endpoints(actor).outbox
+    public = Post.filter(author=actor, visibility=Visibility.PUBLIC, deleted_at=None)
+    if not page:
+        return vocabulary.ordered_collection(collection, await public.count(), page_url(collection))
+    if before is not None:
+        public = public.filter(id__lt=before)
+    rows = await public.order_by("-id").limit(PAGE_SIZE + 1).select_related("author")
+    shown = rows[:PAGE_SIZE]
+    docs = await note_docs(shown)
+    items = [vocabulary.create(actor.uri, vocabulary.note(doc)) for doc in docs]
+    more = page_url(collection, shown[-1].id) if len(rows) > PAGE_SIZE else None
+    return vocabulary.ordered_collection_page(page_url(collection, before), collection, items, more)
+
+
+async def follows_document(actor: Actor, followers: bool, page: bool, before: int | None) -> dict:
+    """Followers or following: the count of all, the ids of colleagues only.
+
+    Pages list people of this instance with an active account, whom the instance lists
+    anyway; who on other servers follows whom is theirs to publish, not ours.
+    """
+    urls = endpoints(actor)
+    collection = urls.followers if followers else urls.following
+    mine = Follow.filter(followee=actor) if followers else Follow.filter(follower=actor)
+    mine = mine.filter(accepted=True)
+    if not page:
+        return vocabulary.ordered_collection(collection, await mine.count(), page_url(collection))
+    other = "follower" if followers else "followee"
+    listed = mine.filter(**{f"{other}__domain": "", f"{other}__account__is_active": True})
+    if before is not None:
+        listed = listed.filter(id__lt=before)
+    rows = await listed.order_by("-id").limit(PAGE_SIZE + 1).select_related(other)
+    shown = rows[:PAGE_SIZE]
+    items = [getattr(row, other).uri for row in shown]
+    more = page_url(collection, shown[-1].id) if len(rows) > PAGE_SIZE else None
+    return vocabulary.ordered_collection_page(page_url(collection, before), collection, items, more)
+
+
+# NodeInfo
+
+
+async def usage() -> nodeinfo.Usage:
+    """People with an active account, those seen in 30 and 180 days (a sign-in or a session
+    in use), and public posts: what the fediverse can see of this instance anyway."""
+    current = now()
+    active = Account.filter(is_active=True)
+
+    async def seen_since(days: int) -> int:
+        since = current - timedelta(days=days)
+        signed_in = await active.filter(last_login_at__gte=since).values_list("id", flat=True)
+        in_use = await WebSession.filter(
+            last_seen_at__gte=since, account__is_active=True
+        ).values_list("account_id", flat=True)
+        return len(set(signed_in) | set(in_use))
+
+    return nodeinfo.Usage(
+        users_total=await active.count(),
+        active_month=await seen_since(30),
+        active_halfyear=await seen_since(180),
+        local_posts=await Post.filter(
+            author__domain="", visibility=Visibility.PUBLIC, deleted_at=None
+        ).count(),
+    )
+
+
+async def nodeinfo_document(version: str) -> dict:
+    settings = instance.current()
+    return nodeinfo.document(
+        software_name=SOFTWARE_NAME,
+        version=version,
+        usage=await usage(),
+        open_registrations=bool(await accounts.signup_domains()),
+        node_name=settings.instance_name or settings.domain,
+    )

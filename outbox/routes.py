@@ -1,0 +1,364 @@
+"""What other servers read from us: discovery (WebFinger, NodeInfo, host-meta), actors,
+posts and collections, as JSON.
+
+These routes need no sign-in: they are for servers, and they serve only what may leave the
+instance. Pages that also exist for people (``/users/{name}``, ``/@{name}``, ``/posts/{id}``)
+are reached here through content negotiation in the app factory, which rewrites such a
+request to the ``/ap`` prefix when it asks for ActivityStreams JSON.
+
+Every refusal is a 4xx with ``{"error": reason}``; no input a peer can send makes a 500.
+Posts are served to unsigned requests only when public. Followers-only and direct posts will
+be served to a signed request from an actor allowed to see them once signed fetch is wired
+to the inbox's key lookup (:func:`_requesting_actor`); organisation-only posts never are.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from importlib import metadata
+from typing import Any
+from urllib.parse import urlsplit
+from xml.sax.saxutils import quoteattr
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from activitypub import nodeinfo, vocabulary, webfinger
+from activitypub.webfinger import WebFingerError
+from fediverse_intranet import instance
+from fediverse_intranet.models import Account, Actor, Post, Visibility
+from fediverse_intranet.services.accounts import USERNAME_RE
+from fediverse_intranet.services.visibility import can_view
+from outbox import documents
+
+log = logging.getLogger(__name__)
+
+AP_PREFIX = "/ap"
+MAX_POST_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+_DIGITS = re.compile(r"[0-9]{1,10}")
+SERVICE_REL = "https://www.w3.org/ns/activitystreams#Service"  # FEP-d556
+
+
+class ActivityResponse(JSONResponse):
+    media_type = vocabulary.ACTIVITY_JSON
+
+
+class Refused(Exception):
+    """A request we answer with a 4xx and a reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _error(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def refusing(handler: Handler) -> Handler:
+    """Map :class:`Refused` and the instance actor's one failure to JSON answers: the one
+    place where this module's errors become statuses."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Refused as refusal:
+            return _error(refusal.status, refusal.reason)
+        except documents.InstanceActorUnavailable as exc:
+            log.error("instance actor unavailable: %s", exc)
+            return _error(503, "the instance actor is not available")
+
+    return endpoint
+
+
+# Lookups shared by the handlers
+
+
+def _username(raw: str) -> str:
+    """A local user name as written in a URL; anything else cannot exist here."""
+    name = raw.lower()
+    if not USERNAME_RE.fullmatch(name):
+        raise Refused(404, "no such person here")
+    return name
+
+
+async def _person(raw: str, *, allow_deactivated: bool = False) -> Account:
+    """A local person's account, with its actor; deactivated ones only when asked."""
+    account = (
+        await Account.filter(actor__username=_username(raw), actor__domain="")
+        .select_related("actor")
+        .first()
+    )
+    if account is None or not (account.is_active or allow_deactivated):
+        raise Refused(404, "no such person here")
+    return account
+
+
+def _before(request: Request) -> int | None:
+    raw = request.query_params.get("before")
+    if raw is None:
+        return None
+    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_POST_ID:
+        raise Refused(400, "before must be an id")
+    return int(raw)
+
+
+def _is_page(request: Request) -> bool:
+    return "page" in request.query_params
+
+
+async def _requesting_actor(request: Request) -> Actor | None:
+    """The actor a request is signed by. Unsigned for now: signed fetch comes with the
+    inbox's key lookup, and until then only public posts are served."""
+    return None
+
+
+# Discovery
+
+
+@refusing
+async def webfinger_lookup(request: Request) -> Response:
+    """``acct:user@domain``, a person's actor or profile URL, or the instance's own URL
+    (FEP-d556, for the instance actor)."""
+    resource = request.query_params.get("resource", "").strip()
+    if not resource:
+        raise Refused(400, "resource is missing")
+    if resource.lower().startswith(("http://", "https://")):
+        jrd = await _jrd_for_url(resource)
+    else:
+        jrd = await _jrd_for_handle(resource)
+    return JSONResponse(
+        jrd,
+        media_type=webfinger.JRD_MEDIA_TYPE,
+        headers={"Access-Control-Allow-Origin": "*"},
+    )
+
+
+async def _jrd_for_handle(resource: str) -> dict[str, Any]:
+    try:
+        webfinger.parse_handle(resource)
+    except WebFingerError as exc:
+        raise Refused(400, exc.reason) from None
+    try:
+        username = webfinger.local_username(resource, instance.current().domain)
+    except WebFingerError:
+        raise Refused(404, "not a user of this server") from None
+    if username.lower() == documents.INSTANCE_ACTOR_USERNAME:
+        return await _instance_jrd(f"acct:{username.lower()}@{instance.current().domain}")
+    return await _person_jrd(username)
+
+
+async def _jrd_for_url(resource: str) -> dict[str, Any]:
+    base = urlsplit(instance.current().base_url)
+    try:
+        asked = urlsplit(resource)
+        same_host = (asked.scheme.lower(), asked.netloc.lower()) == (
+            base.scheme.lower(),
+            base.netloc.lower(),
+        )
+    except ValueError:
+        raise Refused(400, "resource is not a URL") from None
+    if not same_host:
+        raise Refused(404, "not a resource of this server")
+    path = asked.path.rstrip("/")
+    if path in ("", "/actor"):
+        return await _instance_jrd(resource)
+    match = re.fullmatch(r"/(?:users/|@)([^/]+)", path)
+    if match is None:
+        raise Refused(404, "not a person of this server")
+    return await _person_jrd(match.group(1))
+
+
+async def _person_jrd(raw: str) -> dict[str, Any]:
+    actor = (await _person(raw)).actor
+    return webfinger.build_jrd(
+        username=actor.username,
+        host=instance.current().domain,
+        actor_url=actor.uri,
+        profile_url=documents.endpoints(actor).profile,
+    )
+
+
+async def _instance_jrd(subject: str) -> dict[str, Any]:
+    actor_url = documents.instance_actor_uri()
+    link = {"type": webfinger.ACTIVITY_JSON, "href": actor_url}
+    return {
+        "subject": subject,
+        "aliases": [actor_url],
+        "links": [{"rel": "self", **link}, {"rel": SERVICE_REL, **link}],
+    }
+
+
+async def host_meta(request: Request) -> Response:
+    """The XRD that points old clients to WebFinger (JSON when that is what is asked)."""
+    template = f"{instance.current().base_url}/.well-known/webfinger?resource={{uri}}"
+    headers = {"Access-Control-Allow-Origin": "*"}
+    accept = request.headers.get("accept", "")
+    if "json" in accept and "xml" not in accept:
+        return JSONResponse(
+            {"links": [{"rel": "lrdd", "template": template}]},
+            media_type=webfinger.JRD_MEDIA_TYPE,
+            headers=headers,
+        )
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
+        f'  <Link rel="lrdd" template={quoteattr(template)}/>\n'
+        "</XRD>\n"
+    )
+    return Response(xml, media_type="application/xrd+xml", headers=headers)
+
+
+async def nodeinfo_links(request: Request) -> Response:
+    return JSONResponse(
+        nodeinfo.discovery(instance.current().base_url),
+        headers={"Access-Control-Allow-Origin": "*"},
+    )
+
+
+async def nodeinfo_21(request: Request) -> Response:
+    document = await documents.nodeinfo_document(_version())
+    return JSONResponse(
+        document,
+        media_type=nodeinfo.CONTENT_TYPE_21,
+        headers={"Access-Control-Allow-Origin": "*"},
+    )
+
+
+def _version() -> str:
+    try:
+        return metadata.version(documents.SOFTWARE_NAME)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# Actors and collections
+
+
+@refusing
+async def person(request: Request) -> Response:
+    """A person's actor; a deactivated person as a suspended actor (Mastodon's shape), so
+    peers can still check signatures of what they sent before."""
+    account = await _person(request.path_params["username"], allow_deactivated=True)
+    return ActivityResponse(
+        await documents.person_document(account.actor, suspended=not account.is_active)
+    )
+
+
+@refusing
+async def instance_actor(request: Request) -> Response:
+    return ActivityResponse(await documents.instance_actor_document())
+
+
+@refusing
+async def instance_outbox(request: Request) -> Response:
+    """The instance actor posts nothing; an actor must still have an outbox."""
+    actor = await documents.instance_actor()
+    return ActivityResponse(vocabulary.ordered_collection(f"{actor.uri}/outbox", 0))
+
+
+@refusing
+async def outbox(request: Request) -> Response:
+    actor = (await _person(request.path_params["username"])).actor
+    return ActivityResponse(
+        await documents.outbox_document(actor, _is_page(request), _before(request))
+    )
+
+
+@refusing
+async def followers(request: Request) -> Response:
+    actor = (await _person(request.path_params["username"])).actor
+    return ActivityResponse(
+        await documents.follows_document(actor, True, _is_page(request), _before(request))
+    )
+
+
+@refusing
+async def following(request: Request) -> Response:
+    actor = (await _person(request.path_params["username"])).actor
+    return ActivityResponse(
+        await documents.follows_document(actor, False, _is_page(request), _before(request))
+    )
+
+
+@refusing
+async def featured(request: Request) -> Response:
+    """Pinned posts: none yet, but Mastodon fetches this collection for every new actor."""
+    actor = (await _person(request.path_params["username"])).actor
+    return ActivityResponse(vocabulary.ordered_collection(documents.endpoints(actor).featured, 0))
+
+
+@refusing
+async def featured_tags(request: Request) -> Response:
+    actor = (await _person(request.path_params["username"])).actor
+    return ActivityResponse(await documents.featured_tags_document(actor))
+
+
+# Posts
+
+
+async def _served_post(request: Request) -> Post:
+    """A post of a local, active person that the requester may see, else 404 telling nothing.
+
+    A deleted post is 404, as in Mastodon: its statuses controller finds posts through
+    ``default_scope { recent.kept }`` (app/models/status.rb), so a discarded one is
+    ActiveRecord::RecordNotFound, which Rails answers 404.
+    """
+    raw = request.path_params["post_id"]
+    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_POST_ID:
+        raise Refused(404, "no such post")
+    post = await Post.filter(id=int(raw)).select_related("author").first()
+    if (
+        post is None
+        or post.deleted_at is not None
+        or not post.author.is_local
+        or post.visibility == Visibility.ORGANISATION
+        or not await Account.filter(actor_id=post.author_id, is_active=True).exists()
+        or not await can_view(post, await _requesting_actor(request))
+    ):
+        raise Refused(404, "no such post")
+    return post
+
+
+@refusing
+async def post_object(request: Request) -> Response:
+    post = await _served_post(request)
+    return ActivityResponse(await documents.note_document(post))
+
+
+@refusing
+async def post_activity(request: Request) -> Response:
+    post = await _served_post(request)
+    return ActivityResponse(await documents.create_document(post))
+
+
+routes: list[BaseRoute] = [
+    Route("/.well-known/webfinger", webfinger_lookup, methods=["GET"]),
+    Route("/.well-known/host-meta", host_meta, methods=["GET"]),
+    Route("/.well-known/nodeinfo", nodeinfo_links, methods=["GET"]),
+    Route(nodeinfo.PATH_21, nodeinfo_21, methods=["GET"]),
+    Route("/actor", instance_actor, methods=["GET"]),
+    Route("/actor/outbox", instance_outbox, methods=["GET"]),
+    Route("/users/{username}/outbox", outbox, methods=["GET"]),
+    Route("/users/{username}/followers", followers, methods=["GET"]),
+    Route("/users/{username}/following", following, methods=["GET"]),
+    Route("/users/{username}/collections/featured", featured, methods=["GET"]),
+    Route("/users/{username}/collections/tags", featured_tags, methods=["GET"]),
+    Route("/posts/{post_id}/activity", post_activity, methods=["GET"]),
+    Mount(
+        AP_PREFIX,
+        routes=[
+            Route("/users/{username}", person, methods=["GET"]),
+            Route("/posts/{post_id}", post_object, methods=["GET"]),
+        ],
+    ),
+]
