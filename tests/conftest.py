@@ -126,13 +126,22 @@ class Browser(httpx.AsyncClient):
         return await self.post(url, data={"csrf_token": self.csrf, **(data or {})}, files=files)
 
 
+async def _never_500(response: httpx.Response) -> None:
+    """No request a person can make may end in a server error."""
+    assert response.status_code < 500, f"{response.request.url} answered {response.status_code}"
+
+
 @pytest.fixture
 async def browser(app: Starlette) -> AsyncIterator:
     """A factory for signed-in (or anonymous) browsers; closed at the end of the test."""
     opened: list[Browser] = []
 
     async def open_browser(account: Account | None = None) -> Browser:
-        person = Browser(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+        person = Browser(
+            transport=httpx.ASGITransport(app=app),
+            base_url=BASE_URL,
+            event_hooks={"response": [_never_500]},
+        )
         opened.append(person)
         if account is not None:
             person.cookies.set(SESSION_COOKIE, await accounts.start_session(account))

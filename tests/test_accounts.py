@@ -27,22 +27,6 @@ NEW_PASSWORD = "a brand new passphrase"
 FORM_EXPIRED = "This form has expired"
 
 
-async def _never_500(response) -> None:
-    assert response.status_code < 500, f"{response.request.url} answered {response.status_code}"
-
-
-@pytest.fixture
-def browser(browser):
-    """The shared browser factory, with a check that no answer is ever a server error."""
-
-    async def open_browser(account=None):
-        person = await browser(account)
-        person.event_hooks["response"].append(_never_500)
-        return person
-
-    return open_browser
-
-
 def shown_link(html: str, kind: str) -> str:
     """The path of the one-time link an admin page shows in its read-only field."""
     match = re.search(rf'value="{re.escape(BASE_URL)}(/{kind}/[A-Za-z0-9_-]+)"', html)

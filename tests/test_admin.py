@@ -15,22 +15,6 @@ from web.context import SESSION_COOKIE
 ADMIN_PAGES = ["/admin", "/admin/invitations", "/admin/signup", "/admin/accounts"]
 
 
-async def _never_500(response) -> None:
-    assert response.status_code < 500, f"{response.request.url} answered {response.status_code}"
-
-
-@pytest.fixture
-def browser(browser):
-    """The shared browser factory, with a check that no answer is ever a server error."""
-
-    async def open_browser(account=None):
-        person = await browser(account)
-        person.event_hooks["response"].append(_never_500)
-        return person
-
-    return open_browser
-
-
 def shown_link(html: str, kind: str) -> str:
     match = re.search(rf'value="{re.escape(BASE_URL)}/{kind}/([A-Za-z0-9_-]+)"', html)
     assert match, f"no {kind} link on the page"

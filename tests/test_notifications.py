@@ -12,22 +12,6 @@ from fediverse_intranet.models import Notification, NotificationKind
 from fediverse_intranet.services import notifications, posts, social
 
 
-async def _never_500(response) -> None:
-    assert response.status_code < 500, f"{response.request.url} answered {response.status_code}"
-
-
-@pytest.fixture
-def browser(browser):
-    """The shared browser factory, with a check that no answer is ever a server error."""
-
-    async def open_browser(account=None):
-        person = await browser(account)
-        person.event_hooks["response"].append(_never_500)
-        return person
-
-    return open_browser
-
-
 def badge(html: str) -> str | None:
     """The unread count in the header, as a person sees it, or None when there is none."""
     match = re.search(r'<span class="badge">(\d+)<span class="visually-hidden"> unread', html)
