@@ -7,11 +7,11 @@ never told "accepted" about a follow we did not keep, nor kept without being tol
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from activitypub import vocabulary
 from fediverse_intranet.models import Actor, Follow, InboxItem, NotificationKind
 from fediverse_intranet.services import deliveries, notifications
 from fediverse_intranet.services.keys import ensure_keys
@@ -57,24 +57,10 @@ async def handle_undo_follow(inbound: Inbound) -> None:
 
 
 def accept_activity(follow: Activity, followee: Actor, follower: Actor) -> dict[str, Any]:
-    """The Accept of a Follow, shaped like Mastodon's (the Follow embedded, not just its id).
-
-    A stand-in: to be replaced by the vocabulary layer's Accept builder. The id is derived
-    from the Follow's id, so a retried handler queues the same Accept once.
-    """
-    digest = hashlib.sha256(follow.id.encode("utf-8")).hexdigest()[:32]
-    return {
-        "@context": AS_CONTEXT,
-        "id": f"{followee.uri}#accepts/follows/{digest}",
-        "type": "Accept",
-        "actor": followee.uri,
-        "object": {
-            "id": follow.id,
-            "type": "Follow",
-            "actor": follower.uri,
-            "object": followee.uri,
-        },
-    }
+    """The Accept of a Follow with the Follow embedded, as Mastodon sends it; its id comes
+    from the Follow's id, so a retried handler queues the same Accept once."""
+    embedded = {"id": follow.id, "type": "Follow", "actor": follower.uri, "object": followee.uri}
+    return vocabulary.accept(followee.uri, embedded)
 
 
 async def _local_person(uri: str | None, *, active_only: bool = True) -> Actor | None:
