@@ -17,8 +17,6 @@ from fediverse_intranet.services import deliveries, notifications
 from fediverse_intranet.services.keys import ensure_keys
 from inbox.handlers import Activity, ActivityError, Ignored, Inbound, read_activity
 
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
-
 
 async def handle_follow(inbound: Inbound) -> None:
     activity, follower = inbound.activity, inbound.sender
