@@ -37,35 +37,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sink import running_sink  # bench/sink.py: this folder is on sys.path when run
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BODY_BYTES = 2048
 BASE_URL = "http://intranet.bench"
-
-
-# --- the sink: a separate process ---------------------------------------------------------
-
-
-def _serve() -> None:
-    """Child process: the smallest honest inbox, 202 after reading the whole body."""
-    from aiohttp import web
-
-    async def inbox(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(status=202, text="")
-
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_post("/inbox", inbox)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        print(runner.addresses[0][1], flush=True)
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
 
 
 # --- the sign-bound rate ------------------------------------------------------------------
@@ -221,17 +199,9 @@ def report(out: Outbound, signs_per_second: float, loop: str) -> None:
 
 async def _main(args: argparse.Namespace) -> None:
     signs = sign_rate(args.sign_seconds)
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--serve", stdout=asyncio.subprocess.PIPE
-    )
-    try:
-        assert server.stdout is not None
-        port = int(await server.stdout.readline())
+    async with running_sink() as inbox_url:
         with tempfile.TemporaryDirectory(prefix="fi-bench-") as data_dir:
-            out = await outbound(args, f"http://127.0.0.1:{port}/inbox", data_dir)
-    finally:
-        server.terminate()
-        await server.wait()
+            out = await outbound(args, inbox_url, data_dir)
     report(out, signs, args.loop)
 
 
@@ -248,11 +218,8 @@ def main() -> None:
         default="asyncio",
         help="asyncio: what `fediverse-intranet worker` runs; uvloop: what uvicorn picks",
     )
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        _serve()
-    elif args.loop == "uvloop":
+    if args.loop == "uvloop":
         import uvloop
 
         uvloop.run(_main(args))

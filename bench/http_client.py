@@ -29,30 +29,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sink import running_sink  # bench/sink.py: this folder is on sys.path when run
+
 ROOT = Path(__file__).resolve().parent.parent
 Post = Callable[[], Awaitable[int]]
-
-
-def _serve() -> None:
-    """Child process: the smallest honest inbox, 202 after reading the whole body."""
-    from aiohttp import web
-
-    async def inbox(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(status=202, text="")
-
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_post("/inbox", inbox)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        port = runner.addresses[0][1]
-        print(port, flush=True)
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
 
 
 def _body() -> bytes:
@@ -170,13 +150,7 @@ def _print(results: list[Result]) -> None:
 
 
 async def _main(args: argparse.Namespace) -> None:
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--serve", stdout=asyncio.subprocess.PIPE
-    )
-    try:
-        assert server.stdout is not None
-        port = int(await server.stdout.readline())
-        url = f"http://127.0.0.1:{port}/inbox"
+    async with running_sink() as url:
         body = _body()
         headers = {"Content-Type": "application/activity+json"}
 
@@ -196,9 +170,6 @@ async def _main(args: argparse.Namespace) -> None:
             results = [await client(url, body, headers, run) for client in order]
             print(f"\nround {round_ + 1}")
             _print(sorted(results, key=lambda r: r.name))
-    finally:
-        server.terminate()
-        await server.wait()
 
 
 def main() -> None:
@@ -207,12 +178,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--no-fetcher", action="store_true", help="skip the Fetcher.post row")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        _serve()
-    else:
-        asyncio.run(_main(args))
+    asyncio.run(_main(args))
 
 
 if __name__ == "__main__":
