@@ -222,9 +222,9 @@ async def edit_post(post_id: int, editor: Account, source: str, title: str = "")
     post = await _own_post(post_id, editor)
     kept_images = await Attachment.filter(post=post).count()
     draft = _check(Draft(source, post.kind, title, post.visibility), kept_images)
-    html, hashtags, mentioned = await _render(draft.source)
     if draft.source == post.source and draft.title == post.title:
-        return post
+        return post  # nothing changed: no revision, no re-render
+    html, hashtags, mentioned = await _render(draft.source)
     previously = {m.actor_id for m in await Mention.filter(post=post)}
     async with in_transaction():
         await PostRevision.create(
