@@ -11,7 +11,8 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from starlette.datastructures import FormData
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from fediverse_intranet import instance
-from fediverse_intranet.errors import DomainError
+from fediverse_intranet.errors import DomainError, InvalidInput
 from fediverse_intranet.models import Account, Actor
 from fediverse_intranet.services import accounts, notifications
 from web import i18n
@@ -137,6 +138,17 @@ async def read_form(ctx: Ctx, uploads: bool = False) -> FormData:
 def field_text(form: FormData, name: str, limit: int = 200_000) -> str:
     value = form.get(name, "")
     return value[:limit] if isinstance(value, str) else ""
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def choice(enum: type[E], value: str, field: str) -> E:
+    """A value from a select or radio group, or a field error: forms can be tampered with."""
+    try:
+        return enum(value)
+    except ValueError:
+        raise InvalidInput("Choose an option from the list.", field=field) from None
 
 
 def _set_cookies(response: Response, ctx: Ctx) -> None:

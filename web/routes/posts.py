@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fediverse_intranet.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from fediverse_intranet.errors import DomainError, NotFound, PermissionDenied
 from fediverse_intranet.models import Announcement, PostKind, Visibility
 from fediverse_intranet.services import posts, social, timelines
 from fediverse_intranet.services.posts import MAX_IMAGES, Draft, ImageUpload
-from web.context import Ctx, field_text, read_form, view
+from web.context import Ctx, choice, field_text, read_form, view
 from web.routes.auth import safe_next
 from web.timezone import parse_local_datetime
 
@@ -49,13 +49,6 @@ def _draft_values(form: FormData) -> dict[str, str]:
     }
 
 
-def _parse_choice(enum, value: str, field: str):
-    try:
-        return enum(value)
-    except ValueError:
-        raise InvalidInput("Choose an option from the list.", field=field) from None
-
-
 @view(uploads=True)
 async def compose(request: Request, ctx: Ctx) -> Response:
     parent = None
@@ -75,9 +68,9 @@ async def compose(request: Request, ctx: Ctx) -> Response:
             parent = await posts.visible_post(reply_id, ctx.actor)
         draft = Draft(
             source=values["source"],
-            kind=_parse_choice(PostKind, values["kind"], "kind"),
+            kind=choice(PostKind, values["kind"], "kind"),
             title=values["title"],
-            visibility=_parse_choice(Visibility, values["visibility"], "visibility"),
+            visibility=choice(Visibility, values["visibility"], "visibility"),
             images=await _images(form),
         )
         post = await posts.create_post(ctx.actor, draft, in_reply_to=reply_id)

@@ -7,10 +7,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from fediverse_intranet.content import normalise_tag
-from fediverse_intranet.errors import DomainError, InvalidInput, NotFound
+from fediverse_intranet.errors import DomainError, NotFound
 from fediverse_intranet.models import MuteKind, TagFollow
 from fediverse_intranet.services import social, timelines
-from web.context import Ctx, field_text, read_form, view
+from web.context import Ctx, choice, field_text, read_form, view
 
 
 def _before(request: Request) -> int | None:
@@ -74,10 +74,7 @@ async def mutes(request: Request, ctx: Ctx) -> Response:
             if field_text(form, "remove", 20).isdigit():
                 await social.remove_mute(ctx.actor, int(field_text(form, "remove", 20)))
             else:
-                try:
-                    kind = MuteKind(values["kind"])
-                except ValueError:
-                    raise InvalidInput("Choose an option from the list.", field="kind") from None
+                kind = choice(MuteKind, values["kind"], "kind")
                 await social.add_mute(ctx.actor, kind, values["value"])
         except DomainError as exc:
             return ctx.form_error(
