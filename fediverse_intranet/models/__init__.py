@@ -14,6 +14,7 @@ from fediverse_intranet.models.instance import InstanceSetting
 from fediverse_intranet.models.notifications import Notification, NotificationKind
 from fediverse_intranet.models.posts import (
     Attachment,
+    Boost,
     Like,
     Mention,
     Post,
@@ -23,7 +24,15 @@ from fediverse_intranet.models.posts import (
     Tag,
     Visibility,
 )
-from fediverse_intranet.models.social import Announcement, Follow, Mute, MuteKind, TagFollow
+from fediverse_intranet.models.social import (
+    Announcement,
+    Block,
+    Follow,
+    Mute,
+    MuteKind,
+    Report,
+    TagFollow,
+)
 
 __all__ = [
     "Account",
@@ -31,6 +40,8 @@ __all__ = [
     "ActorTopic",
     "Announcement",
     "Attachment",
+    "Block",
+    "Boost",
     "Delivery",
     "DeliveryHost",
     "Follow",
@@ -49,6 +60,7 @@ __all__ = [
     "PostKind",
     "PostRevision",
     "PostTag",
+    "Report",
     "Presence",
     "Role",
     "Tag",

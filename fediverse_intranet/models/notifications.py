@@ -13,6 +13,7 @@ class NotificationKind(StrEnum):
     REPLY = "reply"
     LIKE = "like"
     FOLLOW = "follow"
+    BOOST = "boost"
 
 
 class Notification(Model):

@@ -48,6 +48,12 @@ class Post(Model):
     deleted_at = fields.DatetimeField(null=True)
     like_count = fields.IntField(default=0)
     reply_count = fields.IntField(default=0)
+    boost_count = fields.IntField(default=0, db_default=0)
+    # Federation: a remote post's page at its origin, its content warning, and the id of the
+    # post it answers when that post is not (yet) stored here.
+    url = fields.CharField(max_length=512, default="", db_default="")
+    summary = fields.CharField(max_length=500, default="", db_default="")
+    in_reply_to_uri = fields.CharField(max_length=512, default="", db_default="")
 
     class Meta:
         table = "post"
@@ -111,6 +117,8 @@ class Attachment(Model):
     alt_text = fields.CharField(max_length=1000, default="")
     width = fields.IntField()
     height = fields.IntField()
+    # A remote post's image stays at its origin: ``filename`` is then empty.
+    remote_url = fields.CharField(max_length=1024, default="", db_default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -122,8 +130,25 @@ class Like(Model):
     id = fields.IntField(primary_key=True)
     actor = fields.ForeignKeyField("models.Actor", related_name="likes", on_delete=fields.CASCADE)
     post = fields.ForeignKeyField("models.Post", related_name="likes", on_delete=fields.CASCADE)
+    uri = fields.CharField(max_length=512, default="", db_default="")  # the Like activity's id
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "post_like"
         unique_together = (("actor", "post"),)
+        indexes = (("uri",),)
+
+
+class Boost(Model):
+    """Someone shares a post with their followers (an ActivityPub ``Announce``)."""
+
+    id = fields.IntField(primary_key=True)
+    actor = fields.ForeignKeyField("models.Actor", related_name="boosts", on_delete=fields.CASCADE)
+    post = fields.ForeignKeyField("models.Post", related_name="boosts", on_delete=fields.CASCADE)
+    uri = fields.CharField(max_length=512, unique=True)  # the Announce activity's id
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "boost"
+        unique_together = (("actor", "post"),)
+        indexes = (("actor_id", "id"),)

@@ -17,6 +17,7 @@ class Follow(Model):
         "models.Actor", related_name="followers", on_delete=fields.CASCADE
     )
     accepted = fields.BooleanField(default=True)
+    uri = fields.CharField(max_length=512, default="", db_default="")  # the Follow activity's id
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -76,3 +77,49 @@ class Announcement(Model):
 
     class Meta:
         table = "announcement"
+
+
+class Block(Model):
+    """A remote person blocks one of ours: no follows either way, nothing delivered to them."""
+
+    id = fields.IntField(primary_key=True)
+    blocker = fields.ForeignKeyField(
+        "models.Actor", related_name="blocking", on_delete=fields.CASCADE
+    )
+    target = fields.ForeignKeyField(
+        "models.Actor", related_name="blocked_by", on_delete=fields.CASCADE
+    )
+    uri = fields.CharField(max_length=512, default="")  # the Block activity's id
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "actor_block"
+        unique_together = (("blocker", "target"),)
+
+
+class Report(Model):
+    """A complaint for the moderators' queue: from a remote server (``Flag``) or a colleague.
+
+    ``post_uris`` is a JSON list of the reported posts' ids, as the reporter named them.
+    """
+
+    id = fields.IntField(primary_key=True)
+    uri = fields.CharField(max_length=512, default="")  # the Flag activity's id, if remote
+    reporter = fields.ForeignKeyField(
+        "models.Actor", related_name="reports_made", null=True, on_delete=fields.SET_NULL
+    )
+    origin = fields.CharField(max_length=255, default="")  # the reporting server's host
+    target = fields.ForeignKeyField(
+        "models.Actor", related_name="reports_about", null=True, on_delete=fields.CASCADE
+    )
+    post_uris = fields.TextField(default="[]")
+    comment = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    resolved_at = fields.DatetimeField(null=True)
+    resolved_by = fields.ForeignKeyField(
+        "models.Account", related_name="reports_resolved", null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "report"
+        indexes = (("resolved_at", "id"), ("uri",))
