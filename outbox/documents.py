@@ -17,8 +17,6 @@ import html
 from dataclasses import dataclass
 from datetime import timedelta
 
-from tortoise.exceptions import IntegrityError
-
 from activitypub import nodeinfo, vocabulary
 from activitypub.vocabulary import Audience, Field, Image, Link, NoteDoc, PersonDoc
 from fediverse_intranet import instance
@@ -37,8 +35,13 @@ from fediverse_intranet.models import (
 from fediverse_intranet.services import accounts, keys, profiles
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.posts import tag_url
+from fediverse_intranet.services.remote_client import (  # noqa: F401 (used by outbox.routes)
+    INSTANCE_ACTOR_USERNAME,
+    InstanceActorUnavailable,
+    instance_actor,
+    instance_actor_uri,
+)
 
-INSTANCE_ACTOR_USERNAME = "instance_actor"
 PAGE_SIZE = 20
 SOFTWARE_NAME = "fediverse-intranet"
 MEDIA_TYPES = {
@@ -68,10 +71,6 @@ class NotFederated(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class InstanceActorUnavailable(Exception):
-    """The instance actor cannot be made: a person holds its user name."""
 
 
 @dataclass(frozen=True)
@@ -181,35 +180,6 @@ async def featured_tags_document(actor: Actor) -> dict:
 
 
 # The instance actor
-
-
-def instance_actor_uri() -> str:
-    return f"{base_url()}/actor"
-
-
-async def instance_actor() -> Actor:
-    """The instance's own actor, made (with its key pair) the first time it is needed.
-
-    Found by its URI, never by user name, so a person who took the name is never mistaken
-    for it. It has no Account, so it never signs in and is not in the people directory.
-    """
-    uri = instance_actor_uri()
-    actor = await Actor.filter(uri=uri).first()
-    if actor is None:
-        try:
-            actor = await Actor.create(
-                username=INSTANCE_ACTOR_USERNAME,
-                domain="",
-                uri=uri,
-                display_name=(instance.current().instance_name or instance.current().domain)[:100],
-            )
-        except IntegrityError:
-            actor = await Actor.filter(uri=uri).first()  # made by a concurrent request
-            if actor is None:
-                raise InstanceActorUnavailable(
-                    f"the user name {INSTANCE_ACTOR_USERNAME!r} belongs to a person"
-                ) from None
-    return await keys.ensure_keys(actor)
 
 
 async def instance_actor_document() -> dict:
