@@ -24,7 +24,7 @@ import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +35,7 @@ AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 ACTIVITY_JSON = "application/activity+json"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The terms Mastodon defines inline (app/lib/activitypub/adapter.rb, CONTEXT_EXTENSION_MAP),
 # plus schema:knowsAbout for expertise topics. Mastodon's "schema" prefix ends in "#": kept so,
@@ -337,9 +338,10 @@ def create(actor: str, obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def update(actor: str, obj: Mapping[str, Any], updated: datetime) -> dict[str, Any]:
-    """Update of a post or a profile; one id per version, so a peer never drops an edit as
-    a repeat of the previous one."""
-    stamp = int(updated.timestamp())
+    """Update of a post or a profile; one id per version (to the microsecond: two edits in
+    one second are two versions), so a peer never drops an edit as a repeat of the previous
+    one, and the same version always gets the same id."""
+    stamp = (_utc(updated) - _EPOCH) // timedelta(microseconds=1)
     return _activity(
         "Update",
         f"{obj['id']}#updates/{stamp}",
