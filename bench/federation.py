@@ -1,7 +1,9 @@
 """Federation throughput: outbound deliveries per second of one worker process, beside this
-machine's RSA-2048 signing rate measured in the same run. Prints figures, judges nothing.
+machine's RSA-2048 signing rate measured in the same run, and inbound accepts and processed
+activities per second. Prints figures, judges nothing.
 
-    .venv/bin/python bench/federation.py [--deliveries 3000] [--database-url postgres://...]
+    .venv/bin/python bench/federation.py [--part both|outbound|inbound] [--deliveries 3000]
+        [--database-url postgres://...] [--activities 5000] [--concurrency 32]
 
 Why: every delivery is signed with RSA-2048, which holds the GIL, so one process can never
 deliver faster than it can sign. The ratio of the two says how much the rest (claiming,
@@ -20,13 +22,22 @@ if needed; the benchmark's own rows are deleted afterwards).
 process CPU time, not wall time): on a busy machine it is steadier than deliveries/s. The
 load average says how busy the machine was.
 
-Inbound: marked places below (``INBOUND``) are left for the inbox figures.
+Inbound (goals: 2,000 accepts/s, 500 processed/s): a real ``fediverse-intranet serve``
+process (one uvicorn web process, background work off, fresh SQLite) receives
+``--activities`` signed Create{Note} POSTs addressed to a person there, ``--concurrency`` at a
+time, from this process; the requests are signed before the clock starts. The sender's actor
+document is served by this process and fetched once (its key is then cached). "Accepts/s" is
+202s per second: size, JSON, policy, signature and origin checked, stored durably. Then one
+``fediverse-intranet worker`` process handles the queue; "processed/s" is activities over
+the time until none is pending, with the outcomes (stored, ignored, failed) counted. Load
+generator and server share the machine's cores: on 2 cores the figures are a floor.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -34,6 +45,7 @@ import secrets
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,19 +181,256 @@ async def outbound(args: argparse.Namespace, inbox: str, data_dir: str) -> Outbo
         await db.disconnect()
 
 
-# --- INBOUND: to be added by the inbox work -----------------------------------------------
-# Measure verified inbox POSTs per second (size cap, parse, signature verify, durable insert)
-# here, return the figures, and print them in the INBOUND place of ``report`` below.
+# --- inbound ------------------------------------------------------------------------------
+
+PEER_USER = "sender"
 
 
-def report(out: Outbound, signs_per_second: float, loop: str) -> None:
-    print(
-        f"Python {platform.python_version()}, {os.cpu_count()} cores, {loop} event loop, "
-        f"sink in a subprocess (aiohttp.web, 202), {out.database}"
+@dataclass
+class Inbound:
+    activities: int
+    accept_seconds: float
+    accepted: int
+    concurrency: int
+    process_seconds: float
+    outcomes: dict[str, int]
+
+    @property
+    def accept_rate(self) -> float:
+        return self.accepted / self.accept_seconds
+
+    @property
+    def process_rate(self) -> float:
+        return self.activities / self.process_seconds
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def _peer(key_pem: str) -> AsyncIterator[str]:
+    """The remote server whose person signs the activities: serves only the actor document
+    (fetched once by the instance, then cached). Yields the actor's URI."""
+    from aiohttp import web
+
+    holder: dict[str, str] = {}
+
+    async def actor(request: web.Request) -> web.Response:
+        uri = holder["uri"]
+        document = {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": uri,
+            "type": "Person",
+            "preferredUsername": PEER_USER,
+            "inbox": f"{uri}/inbox",
+            "publicKey": {"id": f"{uri}#main-key", "owner": uri, "publicKeyPem": key_pem},
+        }
+        return web.json_response(document, content_type="application/activity+json")
+
+    app = web.Application()
+    app.router.add_get(f"/users/{PEER_USER}", actor)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    holder["uri"] = f"http://127.0.0.1:{runner.addresses[0][1]}/users/{PEER_USER}"
+    try:
+        yield holder["uri"]
+    finally:
+        await runner.cleanup()
+
+
+def _signed_creates(
+    count: int, actor_uri: str, key_pem: str, inbox: str, recipient: str
+) -> list[tuple[bytes, dict[str, str]]]:
+    """Signed POSTs of Create{Note} addressed to a person here (so the worker stores each
+    post), made before the clock starts: the sender's signing is not what is measured."""
+    from activitypub.signatures import sign_request
+
+    requests = []
+    for n in range(count):
+        note_id = f"{actor_uri}/notes/{n}"
+        activity = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{note_id}/activity",
+            "type": "Create",
+            "actor": actor_uri,
+            "to": [recipient],
+            "object": {
+                "id": note_id,
+                "type": "Note",
+                "attributedTo": actor_uri,
+                "to": [recipient],
+                "content": f"<p>Bench note {n}: "
+                + "hoe vraag ik een paspoort aan voor een minderjarige? " * 8
+                + "</p>",
+                "published": "2026-11-22T10:00:00Z",
+            },
+        }
+        body = json.dumps(activity, separators=(",", ":")).encode()
+        headers = sign_request(
+            "POST",
+            inbox,
+            {"Content-Type": "application/activity+json"},
+            body,
+            f"{actor_uri}#main-key",
+            key_pem,
+        )
+        requests.append((body, headers))
+    return requests
+
+
+async def _post_all(
+    inbox: str, requests: list[tuple[bytes, dict[str, str]]], concurrency: int
+) -> tuple[float, int, dict[int, int]]:
+    """POST every request, ``concurrency`` at a time; (seconds, accepted, statuses)."""
+    import aiohttp
+
+    statuses: dict[int, int] = {}
+    pending = iter(requests)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def sender() -> None:
+            for body, headers in pending:
+                async with session.post(inbox, data=body, headers=headers) as response:
+                    await response.read()
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        seconds = time.perf_counter() - start
+    return seconds, statuses.get(202, 0), statuses
+
+
+async def _wait_until_up(url: str, process: asyncio.subprocess.Process) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            if process.returncode is not None:
+                raise RuntimeError("the instance did not start")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the instance did not answer /healthz in 30 s")
+
+
+def _queue_counts(database: Path) -> dict[str, int]:
+    """Inbox items by outcome, read straight from the instance's SQLite file."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        rows = conn.execute(
+            "SELECT state, CASE WHEN error LIKE 'ignored:%' THEN 'ignored' ELSE '' END, "
+            "count(*) FROM inbox_item GROUP BY 1, 2"
+        ).fetchall()
+        posts = conn.execute(
+            "SELECT count(*) FROM post p JOIN actor a ON a.id = p.author_id WHERE a.domain != ''"
+        ).fetchone()[0]
+    counts = {f"{state}{' (' + note + ')' if note else ''}": n for state, note, n in rows}
+    counts["remote posts stored"] = posts
+    return counts
+
+
+async def inbound(args: argparse.Namespace, data_dir: str) -> Inbound:
+    """One web process (uvicorn, as ``serve`` runs it, background work off) takes signed
+    Creates; then one ``fediverse-intranet worker`` process processes them."""
+    from activitypub.keys import generate_rsa_key_pair
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "FI_DATA_DIR": data_dir,
+        "FI_BASE_URL": base,
+        "FI_PORT": str(port),
+        "FI_BIND_HOST": "127.0.0.1",
+        "FI_FEDERATION_ALLOW_PRIVATE": "true",
+        "FI_WORKER_IN_WEB": "false",
+    }
+    cli = [sys.executable, "-m", "fediverse_intranet.cli"]
+
+    async def run(*argv: str) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            *cli,
+            *argv,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+
+    if await (await run("migrate")).wait() != 0:
+        raise RuntimeError("could not migrate the database")
+    setup = await run(
+        "user",
+        "create",
+        "ontvanger",
+        "--email",
+        "o@bench.example",
+        "--password",
+        "bench-password-1",
     )
+    if await setup.wait() != 0:
+        raise RuntimeError("could not create the receiving person")
+    keys = generate_rsa_key_pair()
+    async with _peer(keys.public_pem) as actor_uri:
+        inbox, recipient = f"{base}/inbox", f"{base}/users/ontvanger"
+        requests = _signed_creates(args.activities, actor_uri, keys.private_pem, inbox, recipient)
+        server = await run("serve")
+        try:
+            await _wait_until_up(f"{base}/healthz", server)
+            await _post_all(inbox, requests[:20], 4)  # key fetched and cached, connections warm
+            seconds, accepted, statuses = await _post_all(inbox, requests[20:], args.concurrency)
+        finally:
+            server.terminate()
+            await server.wait()
+        if accepted != len(requests) - 20:
+            print(f"warning: answers {statuses}", file=sys.stderr)
+        database = Path(data_dir) / "db.sqlite3"
+        worker = await run("worker")
+        start = time.perf_counter()
+        try:
+            while _queue_counts(database).get("pending", 0):
+                if worker.returncode is not None:
+                    raise RuntimeError("the worker ended early")
+                await asyncio.sleep(0.05)
+            process_seconds = time.perf_counter() - start
+        finally:
+            worker.terminate()
+            await worker.wait()
+    return Inbound(
+        activities=len(requests),
+        accept_seconds=seconds,
+        accepted=accepted,
+        concurrency=args.concurrency,
+        process_seconds=process_seconds,
+        outcomes=_queue_counts(database),
+    )
+
+
+def report(out: Outbound | None, inb: Inbound | None, signs_per_second: float, loop: str) -> None:
+    print(f"Python {platform.python_version()}, {os.cpu_count()} cores, {loop} event loop")
+    print(f"RSA-2048 signs/s, one core    {signs_per_second:>8.0f}")
+    if out is not None:
+        report_outbound(out, signs_per_second)
+    if inb is not None:
+        report_inbound(inb)
+    print(f"\nload average (1 min) after    {os.getloadavg()[0]:>8.2f}")
+
+
+def report_outbound(out: Outbound, signs_per_second: float) -> None:
     print(
         f"\noutbound: one worker process's delivery loop, {out.max_in_flight} in flight, "
-        f"{out.per_host} per host, one host, {BODY_BYTES}-byte bodies"
+        f"{out.per_host} per host, one host, {BODY_BYTES}-byte bodies, {out.database}, "
+        "sink in a subprocess (aiohttp.web, 202)"
     )
     print(f"  deliveries                  {out.deliveries:>8}")
     print(f"  seconds                     {out.seconds:>8.2f}")
@@ -192,22 +441,43 @@ def report(out: Outbound, signs_per_second: float, loop: str) -> None:
     print(f"  RSA-2048 signs/s, one core  {signs_per_second:>8.0f}")
     print(f"  deliveries/s / signs/s      {out.rate / signs_per_second:>8.0%}")
     print(f"  per CPU-second / signs/s    {per_cpu_second / signs_per_second:>8.0%}")
-    print(f"  load average (1 min) after  {os.getloadavg()[0]:>8.2f}")
-    # INBOUND: print the inbox figures here (verified POSTs/s beside the verify rate).
-    print("\ninbound: not measured yet")
+
+
+def report_inbound(inb: Inbound) -> None:
+    print(
+        "\ninbound: one web process (uvicorn, background work off), SQLite; "
+        f"signed Create{{Note}} POSTs, {inb.concurrency} at a time from this process"
+    )
+    print(f"  accepted (202)              {inb.accepted:>8}")
+    print(f"  seconds                     {inb.accept_seconds:>8.2f}")
+    print(f"  accepts/s (verified, stored){inb.accept_rate:>8.0f}")
+    print("then one `fediverse-intranet worker` process handles the queue")
+    print(f"  activities                  {inb.activities:>8}")
+    print(f"  seconds                     {inb.process_seconds:>8.2f}")
+    print(f"  processed/s                 {inb.process_rate:>8.0f}")
+    for outcome, n in sorted(inb.outcomes.items()):
+        print(f"  {outcome:<28}{n:>8}")
 
 
 async def _main(args: argparse.Namespace) -> None:
     signs = sign_rate(args.sign_seconds)
-    async with running_sink() as inbox_url:
+    out = inb = None
+    if args.part in ("both", "outbound"):
+        async with running_sink() as inbox_url:
+            with tempfile.TemporaryDirectory(prefix="fi-bench-") as data_dir:
+                out = await outbound(args, inbox_url, data_dir)
+    if args.part in ("both", "inbound"):
         with tempfile.TemporaryDirectory(prefix="fi-bench-") as data_dir:
-            out = await outbound(args, inbox_url, data_dir)
-    report(out, signs, args.loop)
+            inb = await inbound(args, data_dir)
+    report(out, inb, signs, args.loop)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["both", "outbound", "inbound"], default="both")
     parser.add_argument("--deliveries", type=int, default=3000)
+    parser.add_argument("--activities", type=int, default=5000, help="inbound POSTs")
+    parser.add_argument("--concurrency", type=int, default=32, help="inbound POSTs at once")
     parser.add_argument("--in-flight", type=int, default=0, help="default: the worker's")
     parser.add_argument("--per-host", type=int, default=0, help="default: the worker's")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
