@@ -24,8 +24,8 @@ import httpx
 import pytest
 from aiohttp import web
 
-from activitypub.keys import KeyPair, generate_rsa_key_pair
-from activitypub.signatures import sign_request, sign_request_rfc9421
+from activitypub.keys import KeyPair, generate_rsa_key_pair, load_public_key
+from activitypub.signatures import sign_request, sign_request_rfc9421, verify_request
 from fediverse_intranet import instance
 from fediverse_intranet.models import (
     Account,
@@ -76,6 +76,7 @@ class RemoteServer:
     port: int = 0
     people: dict[str, RemotePerson] = field(default_factory=dict)
     gets: Counter[str] = field(default_factory=Counter)
+    requests: list[web.Request] = field(default_factory=list)  # every GET, to check signatures
     runner: web.AppRunner | None = None
 
     def url(self, path: str) -> str:
@@ -124,6 +125,7 @@ class RemoteServer:
 
     async def _actor(self, request: web.Request) -> web.Response:
         self.gets[request.path] += 1
+        self.requests.append(request)
         person = self.people.get(request.match_info["name"])
         if person is None:
             return web.json_response({"error": "gone"}, status=404)
@@ -539,6 +541,26 @@ async def test_an_actor_is_cached_for_a_day(app, remote):
     await Actor.filter(uri=bob.uri).update(fetched_at=now() - timedelta(hours=25))
     await remote_actors.resolve_actor(bob.uri)
     assert remote.gets["/users/bob"] == 2
+
+
+async def test_actor_fetches_are_signed_by_the_instance_actor(app, remote):
+    """As Mastodon does, so that servers in authorized-fetch mode answer us."""
+    bob = remote.add("bob")
+    await remote_actors.resolve_actor(bob.uri)
+    request = remote.requests[-1]
+    assert 'algorithm="rsa-sha256"' in request.headers["Signature"]
+    assert "(request-target) host date" in request.headers["Signature"]
+    ours = await remote_client.instance_actor()
+    assert ours.uri == f"{BASE_URL}/actor"
+
+    async def our_key(key_id: str, refresh: bool) -> Any:
+        assert key_id == f"{BASE_URL}/actor#main-key"
+        return load_public_key(ours.public_key_pem)
+
+    verified = await verify_request(
+        "GET", request.path_qs, list(request.headers.items()), b"", our_key, scheme="http"
+    )
+    assert verified.key_id == f"{BASE_URL}/actor#main-key"
 
 
 async def test_a_document_cannot_claim_an_id_on_another_host(app, remote):

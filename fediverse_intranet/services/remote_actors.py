@@ -11,8 +11,9 @@ rules keep a hostile or broken server from steering us:
   and a URL that could not be fetched is not tried again for ``FAILURE_COOLDOWN``. A flood
   of badly signed requests therefore costs the sender's server one GET every few minutes.
 
-The document reader here is a small, strict stand-in for ``activitypub.vocabulary``'s
-``parse_actor``; replace :func:`parse_actor_document` with it once that lands.
+Documents are read by the one actor parser, ``activitypub.vocabulary.parse_actor``, plus
+the checks only we can make (the URL it came from, our column widths); remote HTML is
+sanitised before it is stored.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
@@ -32,6 +32,13 @@ from tortoise.exceptions import IntegrityError
 
 from activitypub.fetch import Fetched, FetchError
 from activitypub.keys import KeyFormatError, PublicKey, load_public_key
+from activitypub.vocabulary import (
+    ACTOR_TYPES,
+    PublicKeyInfo,
+    RemoteActor,
+    VocabularyError,
+    parse_actor,
+)
 from fediverse_intranet import instance
 from fediverse_intranet.content import sanitize_html
 from fediverse_intranet.models import Actor
@@ -43,7 +50,6 @@ log = logging.getLogger(__name__)
 CACHE_FOR = timedelta(hours=24)
 REFRESH_COOLDOWN = timedelta(minutes=5)
 FAILURE_COOLDOWN = 60.0  # seconds
-ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 MAX_URI = 512
 MAX_SUMMARY = 20_000  # characters of remote HTML read before sanitising
 _USERNAME = re.compile(r"[^\s@/?#:%\\\"'<>]{1,64}")
@@ -65,27 +71,6 @@ class RemoteActorError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
-
-
-@dataclass(frozen=True)
-class ActorDocument:
-    """The fields of an actor document we keep, already checked."""
-
-    uri: str
-    username: str
-    display_name: str
-    summary_html: str
-    inbox_url: str
-    shared_inbox_url: str
-    outbox_url: str
-    followers_url: str
-    profile_url: str
-    key_id: str
-    public_key_pem: str
-
-    @property
-    def domain(self) -> str:
-        return urlsplit(self.uri).netloc.lower()
 
 
 async def resolve_actor(uri: str, *, refresh: bool = False) -> Actor:
@@ -150,42 +135,26 @@ def forget() -> None:
     _locks.clear()
 
 
-def parse_actor_document(document: Mapping[str, Any], fetched_url: str) -> ActorDocument:
-    """Check an actor document served from ``fetched_url`` (the final URL after redirects).
-
-    To be replaced by ``activitypub.vocabulary.parse_actor``; kept strict meanwhile.
-    """
-    uri = document.get("id")
-    if uri != fetched_url:
+def read_actor(document: Mapping[str, Any], fetched_url: str) -> RemoteActor:
+    """Check an actor document served from ``fetched_url`` (the final URL after redirects)
+    with the one actor parser, ``activitypub.vocabulary.parse_actor``, and our own limits."""
+    if document.get("id") != fetched_url:
         raise RemoteActorError("the document's id is not the URL it was served from")
-    if document.get("type") not in ACTOR_TYPES:
-        raise RemoteActorError("not an actor")
-    username = document.get("preferredUsername")
-    if not isinstance(username, str) or not _USERNAME.fullmatch(username):
+    try:
+        actor = parse_actor(document)
+    except VocabularyError as exc:
+        raise RemoteActorError(exc.reason) from None
+    if not is_http_uri(actor.id) or not is_http_uri(actor.inbox):
+        raise RemoteActorError(f"actor id or inbox longer than {MAX_URI} characters")
+    if not _USERNAME.fullmatch(actor.preferred_username):
         raise RemoteActorError("missing or invalid preferredUsername")
-    inbox = document.get("inbox")
-    if not is_http_uri(inbox) or not same_server(inbox, fetched_url):
-        raise RemoteActorError("missing inbox, or an inbox on another server")
-    endpoints = document.get("endpoints")
-    shared = endpoints.get("sharedInbox") if isinstance(endpoints, Mapping) else None
-    if shared is not None and not (is_http_uri(shared) and same_server(shared, fetched_url)):
-        shared = None  # a shared inbox elsewhere is ignored, not trusted
-    key_id, pem = _public_key(document.get("publicKey"), fetched_url)
-    name = document.get("name")
-    summary = document.get("summary")
-    return ActorDocument(
-        uri=fetched_url,
-        username=username.lower(),
-        display_name=_plain(name)[:100] if isinstance(name, str) else "",
-        summary_html=sanitize_html(summary[:MAX_SUMMARY]) if isinstance(summary, str) else "",
-        inbox_url=inbox,
-        shared_inbox_url=shared or "",
-        outbox_url=_optional_uri(document.get("outbox")),
-        followers_url=_optional_uri(document.get("followers")),
-        profile_url=_optional_uri(document.get("url")),
-        key_id=key_id,
-        public_key_pem=pem,
-    )
+    return actor
+
+
+async def update_from_document(document: Mapping[str, Any], sender: Actor) -> Actor:
+    """Refresh a stored remote actor from a document it sent itself (``Update{Person}``):
+    the document was signed by the actor, so it stands for a fetch from its own server."""
+    return await _store(read_actor(document, sender.uri))
 
 
 # Internals
@@ -199,16 +168,14 @@ async def _resolve(uri: str, refresh: bool) -> Actor:
             return stored
     try:
         fetched = await _fetch(uri)
-        document = parse_actor_document(fetched.document, fetched.url)
+        document = read_actor(fetched.document, fetched.url)
     except RemoteActorError as exc:
         if stored is not None:
             log.info("keeping the stored copy of %s: %s", uri, exc.reason)
             return stored
         raise
-    if document.uri != uri:  # redirected to another id: the caller asked for something else
+    if document.id != uri:  # redirected to another id: the caller asked for something else
         raise RemoteActorError("the actor's id is not the URL asked for")
-    if document.key_id and urldefrag(document.key_id).url != uri:
-        _remember(_key_owners, document.key_id, uri)
     return await _store(document)
 
 
@@ -222,7 +189,7 @@ async def _key_owner(key_id: str, refresh: bool) -> Actor:
     if owner is None:
         fetched = await _fetch(key_id)
         document = fetched.document
-        if document.get("id") == fetched.url and document.get("type") in ACTOR_TYPES:
+        if document.get("id") == fetched.url and _is_actor(document):
             owner = fetched.url  # the key id is the actor's own URL
         else:
             owner = _declared_owner(document, key_id)
@@ -245,36 +212,40 @@ async def _fetch(url: str) -> Fetched:
     if failed_at is not None and time.monotonic() - failed_at < FAILURE_COOLDOWN:
         raise RemoteActorError("failed a moment ago; not trying again yet", transient=True)
     try:
-        return await remote_client.fetcher().fetch(urldefrag(url).url)
+        return await remote_client.signed_fetch(urldefrag(url).url)
     except FetchError as exc:
         _remember(_failures, url, time.monotonic())
         raise RemoteActorError(str(exc), transient=not exc.permanent) from exc
 
 
-async def _store(document: ActorDocument) -> Actor:
+async def _store(document: RemoteActor) -> Actor:
     """Insert or update the row; two processes fetching one new actor both end up updating."""
+    key = _usable_key(document)
+    if key is not None and urldefrag(key.id).url != document.id:
+        _remember(_key_owners, key.id, document.id)
+    summary = document.summary[:MAX_SUMMARY]
     values = {
-        "username": document.username,
-        "domain": document.domain,
-        "display_name": document.display_name,
-        "bio": document.summary_html,
-        "inbox_url": document.inbox_url,
-        "shared_inbox_url": document.shared_inbox_url,
-        "outbox_url": document.outbox_url,
-        "followers_url": document.followers_url,
-        "profile_url": document.profile_url,
-        "public_key_pem": document.public_key_pem,
+        "username": document.preferred_username.lower(),
+        "domain": urlsplit(document.id).netloc.lower(),
+        "display_name": _plain(document.name)[:100],
+        "bio": sanitize_html(summary) if summary else "",
+        "inbox_url": document.inbox,
+        "shared_inbox_url": _optional_uri(document.shared_inbox),
+        "outbox_url": _optional_uri(document.outbox),
+        "followers_url": _optional_uri(document.followers),
+        "profile_url": _optional_uri(document.url),
+        "public_key_pem": key.pem.strip() + "\n" if key else "",
         "fetched_at": now(),
     }
     for _ in range(2):
         try:
-            if await Actor.filter(uri=document.uri).update(**values):
-                return await Actor.get(uri=document.uri)
-            return await Actor.create(uri=document.uri, **values)
+            if await Actor.filter(uri=document.id).update(**values):
+                return await Actor.get(uri=document.id)
+            return await Actor.create(uri=document.id, **values)
         except IntegrityError:
             if (
-                await Actor.filter(username=document.username, domain=document.domain)
-                .exclude(uri=document.uri)
+                await Actor.filter(username=values["username"], domain=values["domain"])
+                .exclude(uri=document.id)
                 .exists()
             ):
                 # Lemmy has /u/x and /c/x; one name per server is all the table holds.
@@ -283,23 +254,20 @@ async def _store(document: ActorDocument) -> Actor:
     raise RemoteActorError("the actor could not be stored", transient=True)
 
 
-def _public_key(value: object, actor_uri: str) -> tuple[str, str]:
-    """(key id, PEM) of the actor's key; ("", "") when it publishes none."""
-    candidates = value if isinstance(value, list) else [value] if value is not None else []
-    for key in candidates:
-        if not isinstance(key, Mapping) or key.get("owner", actor_uri) != actor_uri:
-            continue
-        key_id, pem = key.get("id"), key.get("publicKeyPem")
-        if not is_http_uri(key_id) or not same_server(key_id, actor_uri):
-            raise RemoteActorError("the public key's id is not on the actor's server")
-        if not isinstance(pem, str):
-            raise RemoteActorError("the public key has no publicKeyPem")
+def _usable_key(document: RemoteActor) -> PublicKeyInfo | None:
+    """The first published key we can verify with (the parser kept only the actor's own)."""
+    for key in document.public_keys:
         try:
-            load_public_key(pem)
-        except KeyFormatError as exc:
-            raise RemoteActorError(f"unusable public key: {exc.reason}") from None
-        return str(key_id), pem.strip() + "\n"
-    return "", ""
+            load_public_key(key.pem)
+        except KeyFormatError:
+            continue
+        return key
+    return None
+
+
+def _is_actor(document: Mapping[str, Any]) -> bool:
+    kinds = document.get("type")
+    return any(k in ACTOR_TYPES for k in (kinds if isinstance(kinds, list) else [kinds]))
 
 
 def _optional_uri(value: object) -> str:
