@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from tortoise.exceptions import DBConnectionError, OperationalError
 
@@ -32,7 +33,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.certfile or args.keyfile:
         if not (args.certfile and args.keyfile):
             raise SettingsError("--certfile and --keyfile go together")
+        for option, path in (("--certfile", args.certfile), ("--keyfile", args.keyfile)):
+            if not Path(path).is_file():
+                raise SettingsError(f"{option} names {path}, which is not a readable file")
         ssl = {"ssl_certfile": args.certfile, "ssl_keyfile": args.keyfile}
+    elif settings.tls_certfile:
+        ssl = {"ssl_certfile": settings.tls_certfile, "ssl_keyfile": settings.tls_keyfile}
     uvicorn.run(
         "fediverse_intranet.app:create_app",
         factory=True,
@@ -106,8 +112,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default FI_BIND_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (default FI_PORT)")
     serve.add_argument("--workers", type=int, default=1, help="web processes (default 1)")
-    serve.add_argument("--certfile", help="TLS certificate, to terminate TLS without a proxy")
-    serve.add_argument("--keyfile", help="TLS private key, with --certfile")
+    serve.add_argument(
+        "--certfile",
+        help="TLS certificate chain (PEM), to serve HTTPS without a proxy"
+        " (default FI_TLS_CERTFILE)",
+    )
+    serve.add_argument("--keyfile", help="its private key (default FI_TLS_KEYFILE)")
     serve.set_defaults(run=cmd_serve)
 
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(

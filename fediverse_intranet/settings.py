@@ -30,6 +30,8 @@ class Settings:
     trusted_proxies: str
     federation_allow_private: bool
     extra_ca_file: str
+    tls_certfile: str = ""
+    tls_keyfile: str = ""
 
     @property
     def domain(self) -> str:
@@ -72,6 +74,16 @@ def _existing_file(name: str, raw: str) -> str:
     if raw and not Path(raw).is_file():
         raise SettingsError(f"{name} names {raw}, which is not a readable file")
     return raw
+
+
+def _tls_files(certfile: str, keyfile: str) -> tuple[str, str]:
+    """Both or neither: a certificate without its key (or the reverse) cannot serve TLS."""
+    if bool(certfile) != bool(keyfile):
+        raise SettingsError("FI_TLS_CERTFILE and FI_TLS_KEYFILE must be set together")
+    return (
+        _existing_file("FI_TLS_CERTFILE", certfile),
+        _existing_file("FI_TLS_KEYFILE", keyfile),
+    )
 
 
 def _base_url(raw: str) -> str:
@@ -124,7 +136,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     port = _int("FI_PORT", env.get("FI_PORT", "8000"), 1, 65535)
     host = env.get("FI_BIND_HOST", "127.0.0.1")
     local = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 (not a bind)
-    default_base = f"http://{local}:{port}"
+    certfile, keyfile = _tls_files(env.get("FI_TLS_CERTFILE", ""), env.get("FI_TLS_KEYFILE", ""))
+    default_base = f"{'https' if certfile else 'http'}://{local}:{port}"
     return Settings(
         base_url=_base_url(env.get("FI_BASE_URL", default_base)),
         data_dir=data_dir,
@@ -140,4 +153,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             "FI_FEDERATION_ALLOW_PRIVATE", env.get("FI_FEDERATION_ALLOW_PRIVATE", "false")
         ),
         extra_ca_file=_existing_file("FI_EXTRA_CA_FILE", env.get("FI_EXTRA_CA_FILE", "")),
+        tls_certfile=certfile,
+        tls_keyfile=keyfile,
     )
