@@ -1,11 +1,19 @@
-"""Following people and topics, muting what is noise, and pinning organisation news."""
+"""Following people and topics, muting what is noise, and pinning organisation news.
+
+Following someone on another server is a request until their server accepts it: the Follow
+row waits with ``accepted=False`` and the id of the Follow activity we sent (``uri``), which
+the Accept or Reject names (``inbox.handlers.accept``).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from secrets import token_hex
 
 from tortoise.transactions import in_transaction
 
+from activitypub import vocabulary
 from fediverse_intranet import instance
 from fediverse_intranet.content import normalise_tag
 from fediverse_intranet.errors import InvalidInput, NotFound, PermissionDenied
@@ -13,6 +21,7 @@ from fediverse_intranet.models import (
     Account,
     Actor,
     Announcement,
+    Block,
     Follow,
     Mute,
     MuteKind,
@@ -22,8 +31,9 @@ from fediverse_intranet.models import (
     TagFollow,
     Visibility,
 )
-from fediverse_intranet.services import notifications
+from fediverse_intranet.services import deliveries, federation_policy, notifications
 from fediverse_intranet.services.clock import now
+from fediverse_intranet.services.keys import ensure_keys
 
 MAX_MUTE_WORD = 100
 
@@ -39,20 +49,79 @@ async def find_person(handle: str) -> Actor:
     return actor
 
 
-async def follow(follower: Actor, followee: Actor) -> None:
+class FollowState(StrEnum):
+    NONE = "none"
+    REQUESTED = "requested"  # a Follow sent to another server, not accepted yet
+    FOLLOWING = "following"
+
+
+async def follow(follower: Actor, followee: Actor) -> FollowState:
+    """Follow someone. Here it takes effect at once; elsewhere it is a request that the
+    other server accepts (``inbox.handlers.accept``), with the Follow activity queued in the
+    same transaction as the row, so neither exists without the other."""
     if follower.id == followee.id:
         raise InvalidInput("You cannot follow yourself.")
-    _, created = await Follow.get_or_create(follower=follower, followee=followee)
-    if created:
-        await notifications.notify(followee, NotificationKind.FOLLOW, follower, None)
+    if followee.is_local:
+        _, created = await Follow.get_or_create(follower=follower, followee=followee)
+        if created:
+            await notifications.notify(followee, NotificationKind.FOLLOW, follower, None)
+        return FollowState.FOLLOWING
+    await _check_remote(follower, followee)
+    await ensure_keys(follower)  # before the transaction: it may generate a key (50 ms)
+    async with in_transaction():
+        row, created = await Follow.get_or_create(
+            follower=follower,
+            followee=followee,
+            defaults={"accepted": False, "uri": f"{follower.uri}#follows/{token_hex(12)}"},
+        )
+        if created:
+            activity = vocabulary.follow(follower.uri, followee.uri, row.uri)
+            await deliveries.enqueue(activity, signer=follower, inboxes=[followee.inbox_url])
+    return FollowState.FOLLOWING if row.accepted else FollowState.REQUESTED
 
 
 async def unfollow(follower: Actor, followee: Actor) -> None:
-    await Follow.filter(follower=follower, followee=followee).delete()
+    """Stop following, or withdraw a request; another server is told with Undo{Follow}."""
+    if followee.is_local:
+        await Follow.filter(follower=follower, followee=followee).delete()
+        return
+    await ensure_keys(follower)
+    async with in_transaction():
+        row = await Follow.filter(follower=follower, followee=followee).first()
+        if row is None:
+            return
+        await row.delete()
+        sent = {
+            "id": row.uri or f"{follower.uri}#follows/{row.id}",
+            "type": "Follow",
+            "actor": follower.uri,
+            "object": followee.uri,
+        }
+        if followee.inbox_url and await federation_policy.allows_url(followee.uri):
+            undo = vocabulary.undo(follower.uri, sent)
+            await deliveries.enqueue(undo, signer=follower, inboxes=[followee.inbox_url])
+
+
+async def follow_state(follower: Actor, followee: Actor) -> FollowState:
+    row = await Follow.filter(follower=follower, followee=followee).first()
+    if row is None:
+        return FollowState.NONE
+    return FollowState.FOLLOWING if row.accepted else FollowState.REQUESTED
 
 
 async def is_following(follower: Actor, followee: Actor) -> bool:
     return await Follow.filter(follower=follower, followee=followee, accepted=True).exists()
+
+
+async def _check_remote(follower: Actor, followee: Actor) -> None:
+    if not followee.inbox_url:
+        raise InvalidInput("This person cannot be followed from here.")
+    if not await federation_policy.allows_url(followee.uri):
+        raise PermissionDenied(
+            "This instance does not federate with %(host)s.", host=followee.domain
+        )
+    if await Block.filter(blocker=followee, target=follower).exists():
+        raise PermissionDenied("This person does not accept you as a follower.")
 
 
 async def counts(actor: Actor) -> tuple[int, int]:

@@ -25,9 +25,11 @@ async def handle_reject(inbound: Inbound) -> None:
 async def _answered_follow(inbound: Inbound) -> Follow:
     """Which of our follows of the sender this answers.
 
-    Mastodon and GoToSocial embed our Follow (its ``actor`` names our person). Some servers
-    send only the Follow's id: then an id under one of our people's URIs names them, and
-    failing that, a single follow of the sender by any of our people is the one meant.
+    First by the Follow's id, which we keep (``Follow.uri``) and every server echoes, bare
+    or embedded. Failing that, as Mastodon and GoToSocial embed it, by its ``actor`` (one of
+    our people); some servers send only an id we did not keep (a follow made before ids
+    were kept): then an id under one of our people's URIs names them, and failing that, a
+    single follow of the sender by any of our people is the one meant.
     """
     ref, followee = inbound.activity.object, inbound.sender
     if ref is None or ref.type not in (None, "Follow"):
@@ -35,9 +37,10 @@ async def _answered_follow(inbound: Inbound) -> Follow:
     if ref.object is not None and ref.object != followee.uri:
         raise Ignored("only the followed actor may answer a follow")
     ours = Follow.filter(followee=followee, follower__domain="")
-    if ref.actor is not None:
+    matching = await ours.filter(uri=ref.id) if ref.id else []
+    if not matching and ref.actor is not None:
         matching = await ours.filter(follower__uri=ref.actor)
-    else:
+    elif not matching:
         candidates = await ours.select_related("follower")
         matching = [f for f in candidates if ref.id and _is_under(ref.id, f.follower.uri)]
         if not matching and len(candidates) == 1:

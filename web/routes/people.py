@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData, UploadFile
@@ -11,10 +12,18 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from fediverse_intranet.content import sanitize_html
 from fediverse_intranet.errors import DomainError, InvalidInput, NotFound
 from fediverse_intranet.images import MAX_UPLOAD_BYTES
 from fediverse_intranet.models import Actor, Presence
-from fediverse_intranet.services import accounts, media, profiles, social, timelines
+from fediverse_intranet.services import (
+    accounts,
+    media,
+    profiles,
+    remote_people,
+    social,
+    timelines,
+)
 from fediverse_intranet.services.clock import now
 from web import i18n
 from web.context import SESSION_COOKIE, CsrfFailed, Ctx, field_text, read_form, view
@@ -42,9 +51,9 @@ def _cursor(request: Request) -> int | None:
 
 @view()
 async def profile(request: Request, ctx: Ctx) -> Response:
-    person = await social.find_person(request.path_params["username"])
-    followers, following = await social.counts(person)
+    person = await _person(request.path_params["username"])
     handle = handle_of(person)
+    followers, following = await social.counts(person)
     return ctx.page(
         "people/profile.html",
         person=person,
@@ -54,10 +63,22 @@ async def profile(request: Request, ctx: Ctx) -> Response:
         followers=followers,
         following=following,
         is_me=person.id == ctx.actor.id,
-        is_following=await social.is_following(ctx.actor, person),
+        follow_state=(await social.follow_state(ctx.actor, person)).value,
+        remote=await remote_people.details(person),
+        bio_html="" if person.is_local else sanitize_html(person.bio),
         posts=await timelines.person(ctx.actor, person, _cursor(request)),
         base=f"/@{handle}",
     )
+
+
+async def _person(handle: str) -> Actor:
+    """Someone known here; a ``user@server`` handle not known yet is looked up there."""
+    try:
+        return await social.find_person(handle)
+    except NotFound:
+        if not remote_people.looks_remote(handle):
+            raise
+    return await remote_people.find(handle)
 
 
 @view()
@@ -85,16 +106,24 @@ def _back(form: FormData, person: Actor) -> str:
 
 @view()
 async def directory(request: Request, ctx: Ctx) -> Response:
-    query = request.query_params.get("q", "")[:200]
+    """Colleagues here by name, function, team or topic; a handle such as
+    ``@bob@gemeente-y.nl`` or a profile address finds someone on another server."""
+    query = request.query_params.get("q", "")[:500]
     topic = request.query_params.get("topic", "")[:100]
     errors: dict[str, str] = {}
+    found: list[Actor] = []
+    status = 200
     try:
-        found = await profiles.people(query, topic)
+        if remote_people.looks_remote(query) and not topic.strip():
+            person = await remote_people.find(query)
+            return RedirectResponse(f"/@{quote(handle_of(person), safe='@:')}", status_code=303)
+        found = await profiles.people(query[:200], topic)
     except DomainError as exc:
-        found = []
         errors = {exc.field or "_form": i18n.gettext_(exc.message, **exc.params)}
+        status = exc.status if exc.field == remote_people.FIELD else 200
     return ctx.page(
         "people/index.html",
+        status_code=status,
         form={"q": query, "topic": topic},
         errors=errors,
         searched=bool(query.strip() or topic.strip()),
