@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -13,8 +14,16 @@ from PIL import Image
 
 from fediverse_intranet import instance
 from fediverse_intranet.errors import InvalidInput
-from fediverse_intranet.models import Account, Actor, Notification, NotificationKind, Presence
-from fediverse_intranet.services import accounts, posts, profiles, timelines
+from fediverse_intranet.models import (
+    Account,
+    Actor,
+    Delivery,
+    Follow,
+    Notification,
+    NotificationKind,
+    Presence,
+)
+from fediverse_intranet.services import accounts, federation_policy, posts, profiles, timelines
 from fediverse_intranet.services.passwords import verify_password
 from tests.conftest import PASSWORD, make_account
 
@@ -538,3 +547,84 @@ async def test_settings_pages_share_a_sub_navigation(browser, bob):
             assert f'href="{link}"' in page.text
         assert 'href="/settings/mutes"' in page.text
         assert f'href="{url}" aria-current="page"' in page.text
+
+
+# --- profile changes reach followers on other servers --------------------------------------------
+
+
+async def remote_follower(name: str, host: str, shared: bool = True) -> Actor:
+    uri = f"https://{host}/users/{name}"
+    return await Actor.create(
+        username=name,
+        domain=host,
+        uri=uri,
+        inbox_url=f"{uri}/inbox",
+        shared_inbox_url=f"https://{host}/inbox" if shared else "",
+    )
+
+
+async def follows(follower: Actor, account: Account, accepted: bool = True) -> None:
+    await Follow.create(follower=follower, followee_id=account.actor_id, accepted=accepted)
+
+
+def sent(delivery: Delivery) -> dict:
+    return json.loads(delivery.body)
+
+
+async def test_profile_change_is_announced_to_remote_followers_once_per_server(browser, bob):
+    for name in ("ann", "ben"):
+        await follows(await remote_follower(name, "gov-b.example"), bob)
+    await follows(await remote_follower("cas", "gov-c.example", shared=False), bob)
+    await follows(await remote_follower("dirk", "gov-d.example"), bob, accepted=False)
+    await follows(await actor_of(await make_account("carol")), bob)
+
+    person = await browser(bob)
+    await person.submit(
+        "/settings/profile",
+        {"display_name": "Bob B.", "job_title": "Advisor", "topics": "housing"},
+    )
+
+    rows = await Delivery.all().order_by("inbox_url")
+    assert [d.inbox_url for d in rows] == [
+        "https://gov-b.example/inbox",  # two followers there, one delivery
+        "https://gov-c.example/users/cas/inbox",
+    ]  # not gov-d: that follow was never accepted; not carol: she is here
+    update = sent(rows[0])
+    assert update["type"] == "Update" and update["actor"] == bob.actor.uri
+    assert update["object"]["type"] == "Person" and update["object"]["name"] == "Bob B."
+    assert {"type": "PropertyValue", "name": "Function", "value": "Advisor"} in update["object"][
+        "attachment"
+    ]
+    assert all(d.signer_id == bob.actor_id for d in rows)
+
+
+async def test_photo_changes_are_announced_and_quick_saves_get_their_own_ids(browser, bob):
+    await follows(await remote_follower("ann", "gov-b.example"), bob)
+    person = await browser(bob)
+    await person.submit("/settings/photo", files={"photo": ("a.jpg", jpeg_with_metadata(), "")})
+    await person.submit("/settings/photo/remove")
+
+    first, second = [sent(d) for d in await Delivery.all().order_by("id")]
+    assert "icon" in first["object"] and "icon" not in second["object"]
+    assert first["id"] != second["id"]
+
+
+async def test_refused_profile_change_announces_nothing(browser, bob):
+    await follows(await remote_follower("ann", "gov-b.example"), bob)
+    person = await browser(bob)
+    response = await person.submit("/settings/profile", {"job_title": "x" * 101})
+    assert response.status_code == 400
+    assert not await Delivery.exists()
+
+
+async def test_no_update_for_someone_without_remote_followers(browser, bob):
+    await (await browser(bob)).submit("/settings/profile", {"display_name": "Bob"})
+    assert not await Delivery.exists()
+
+
+async def test_no_update_to_a_server_excluded_by_the_policy(browser, alice, bob):
+    await follows(await remote_follower("ann", "gov-b.example"), bob)
+    await follows(await remote_follower("cas", "gov-c.example"), bob)
+    await federation_policy.set_policy(alice, "allowlist", "gov-c.example")
+    await (await browser(bob)).submit("/settings/profile", {"display_name": "Bob"})
+    assert [d.host for d in await Delivery.all()] == ["gov-c.example"]

@@ -9,10 +9,11 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from activitypub import vocabulary
 from fediverse_intranet.content import normalise_tag
 from fediverse_intranet.errors import InvalidInput
 from fediverse_intranet.models import Actor, ActorTopic, Presence, Tag
-from fediverse_intranet.services import media
+from fediverse_intranet.services import deliveries, federation_policy, media
 from fediverse_intranet.services.clock import now
 
 MAX_TOPICS = 30
@@ -74,6 +75,7 @@ async def topics_of(actor: Actor) -> list[str]:
 
 
 async def update_profile(actor: Actor, form: ProfileForm) -> Actor:
+    """Save the profile; followers on other servers get an Update in the same transaction."""
     values = {name: _clean(name, getattr(form, name)) for name in FIELD_LIMITS}
     topics = parse_topics(form.topics)
     async with in_transaction():
@@ -84,13 +86,22 @@ async def update_profile(actor: Actor, form: ProfileForm) -> Actor:
         for name in topics:
             tag, _ = await Tag.get_or_create(name=name)
             await ActorTopic.create(actor=actor, tag=tag)
+        await announce_profile(actor)
     return actor
 
 
 async def set_photo(actor: Actor, data: bytes) -> Actor:
     old = actor.photo
-    actor.photo = await media.save_avatar(data)
-    await actor.save(update_fields=["photo"])
+    new = await media.save_avatar(data)
+    try:
+        async with in_transaction():
+            actor.photo = new
+            await actor.save(update_fields=["photo"])
+            await announce_profile(actor)
+    except BaseException:
+        actor.photo = old
+        media.remove(new)
+        raise
     if old:
         media.remove(old)
     return actor
@@ -98,10 +109,38 @@ async def set_photo(actor: Actor, data: bytes) -> Actor:
 
 async def remove_photo(actor: Actor) -> Actor:
     if actor.photo:
-        media.remove(actor.photo)
-        actor.photo = ""
-        await actor.save(update_fields=["photo"])
+        old = actor.photo
+        async with in_transaction():
+            actor.photo = ""
+            await actor.save(update_fields=["photo"])
+            await announce_profile(actor)
+        media.remove(old)
     return actor
+
+
+async def announce_profile(actor: Actor) -> int:
+    """Queue an Update of the person's actor document to their followers on other servers
+    (each server's shared inbox once); call it inside the transaction that changed it.
+
+    The activity id carries the time to the millisecond: peers drop an activity id they saw
+    before, so two quick saves must not share one. A person with followers elsewhere has a
+    key already (it signed the Accepts), so nothing slow runs inside the transaction.
+    """
+    followers = await Actor.filter(
+        following__followee=actor, following__accepted=True, domain__not=""
+    )
+    policy = await federation_policy.current()
+    inboxes = deliveries.inboxes_of(f for f in followers if policy.allows_url(f.uri))
+    if not inboxes:
+        return 0
+    # outbox.documents reads profiles (topics) to build the document: imported here, at
+    # call time, so neither module needs the other while it is being imported.
+    from outbox import documents
+
+    moment = now()
+    activity = vocabulary.update(actor.uri, await documents.person_document(actor), moment)
+    activity["id"] = f"{actor.uri}#updates/{int(moment.timestamp() * 1000)}"
+    return await deliveries.enqueue(activity, signer=actor, inboxes=inboxes)
 
 
 async def set_presence(actor: Actor, status: str, note: str, until: datetime | None) -> Actor:
