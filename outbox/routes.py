@@ -7,9 +7,10 @@ are reached here through content negotiation in the app factory, which rewrites 
 request to the ``/ap`` prefix when it asks for ActivityStreams JSON.
 
 Every refusal is a 4xx with ``{"error": reason}``; no input a peer can send makes a 500.
-Posts are served to unsigned requests only when public. Followers-only and direct posts will
-be served to a signed request from an actor allowed to see them once signed fetch is wired
-to the inbox's key lookup (:func:`_requesting_actor`); organisation-only posts never are.
+Posts are served to unsigned requests only when public. Followers-only and direct posts are
+served to a signed request (signed fetch, :func:`_requesting_actor`) from a server that has
+a follower of the author, or a mentioned person (:func:`_may_fetch`); organisation-only
+posts never are.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import quoteattr
 
 from starlette.requests import Request
@@ -28,9 +29,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from activitypub import nodeinfo, vocabulary, webfinger
+from activitypub.keys import PublicKey
+from activitypub.signatures import SignatureError, verify_request
 from activitypub.webfinger import WebFingerError
 from fediverse_intranet import instance
-from fediverse_intranet.models import Account, Actor, Post, Visibility
+from fediverse_intranet.models import Account, Actor, Follow, Mention, Post, Visibility
+from fediverse_intranet.services import federation_policy, remote_actors
 from fediverse_intranet.services.accounts import USERNAME_RE
 from fediverse_intranet.services.visibility import can_view
 from outbox import documents
@@ -117,9 +121,77 @@ def _is_page(request: Request) -> bool:
 
 
 async def _requesting_actor(request: Request) -> Actor | None:
-    """The actor a request is signed by. Unsigned for now: signed fetch comes with the
-    inbox's key lookup, and until then only public posts are served."""
-    return None
+    """The actor whose key signed this GET (draft-cavage or RFC 9421), None when unsigned.
+
+    A signature is optional, but one that is there must be good: a bad one is a 401 with the
+    reason, whatever the post, so the answer never tells whether a post exists. The key is
+    looked up as for inbox POSTs (``remote_actors.public_key_for``), after the federation
+    policy, so a blocked server's key is never fetched.
+    """
+    if "signature" not in request.headers and "signature-input" not in request.headers:
+        return None
+    policy = await federation_policy.current()
+
+    async def lookup(key_id: str, refresh: bool) -> PublicKey | None:
+        if not policy.allows_url(key_id):
+            raise Refused(403, "this server is blocked here")
+        return await remote_actors.public_key_for(key_id, refresh)
+
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
+    try:
+        verified = await verify_request(
+            request.method,
+            _signed_target(request),
+            headers,
+            None,
+            lookup,
+            scheme=urlsplit(instance.current().base_url).scheme,
+        )
+    except SignatureError as exc:
+        raise Refused(401, exc.reason) from None
+    signer = await remote_actors.key_owner(verified.key_id)
+    if signer is None:  # verified a moment ago: only a vanished row gets here
+        raise Refused(401, "unknown key")
+    return signer
+
+
+def _signed_target(request: Request) -> str:
+    """The request target as the peer sent (and signed) it.
+
+    Content negotiation rewrites ``/posts/1`` to ``/ap/posts/1`` before routing
+    (``fediverse_intranet.app``), so that prefix is taken off again.
+    """
+    scope = request.scope
+    raw: bytes = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
+    if raw.startswith(AP_PREFIX.encode() + b"/"):
+        raw = raw[len(AP_PREFIX) :]
+    if scope.get("query_string"):
+        raw += b"?" + scope["query_string"]
+    return raw.decode("latin-1")
+
+
+async def _may_fetch(post: Post, signer: Actor | None) -> bool:
+    """Who on another server may fetch a post: anyone for public ones; followers-only ones
+    by a server where someone follows the author (or is mentioned), direct ones by a server
+    where someone is mentioned.
+
+    A server, not only a person: a peer fetches with whichever key it likes (Mastodon's
+    authorized fetch often signs with its instance actor), and it would deliver the post to
+    its followers or mentioned people anyway. Organisation-only posts never get here.
+    """
+    if post.visibility == Visibility.PUBLIC:
+        return True
+    if signer is None:
+        return False
+    if signer.is_local:
+        return await can_view(post, signer)
+    mentioned = Mention.filter(post_id=post.id, actor__domain=signer.domain)
+    if post.visibility == Visibility.FOLLOWERS:
+        follows = Follow.filter(
+            followee_id=post.author_id, accepted=True, follower__domain=signer.domain
+        )
+        return await follows.exists() or await mentioned.exists()
+    return post.visibility == Visibility.DIRECT and await mentioned.exists()
 
 
 # Discovery
@@ -311,8 +383,10 @@ async def _served_post(request: Request) -> Post:
 
     A deleted post is 404, as in Mastodon: its statuses controller finds posts through
     ``default_scope { recent.kept }`` (app/models/status.rb), so a discarded one is
-    ActiveRecord::RecordNotFound, which Rails answers 404.
+    ActiveRecord::RecordNotFound, which Rails answers 404. The signature is checked first,
+    so a bad one is refused the same way for every id.
     """
+    signer = await _requesting_actor(request)
     raw = request.path_params["post_id"]
     if not _DIGITS.fullmatch(raw) or int(raw) > MAX_POST_ID:
         raise Refused(404, "no such post")
@@ -323,22 +397,31 @@ async def _served_post(request: Request) -> Post:
         or not post.author.is_local
         or post.visibility == Visibility.ORGANISATION
         or not await Account.filter(actor_id=post.author_id, is_active=True).exists()
-        or not await can_view(post, await _requesting_actor(request))
+        or not await _may_fetch(post, signer)
     ):
         raise Refused(404, "no such post")
     return post
 
 
+def _post_response(post: Post, document: dict[str, Any]) -> Response:
+    """Who signed decides what is served, so caches must key on it; only public posts may be
+    kept by shared caches."""
+    headers = {"Vary": "Accept, Signature, Signature-Input"}
+    if post.visibility != Visibility.PUBLIC:
+        headers["Cache-Control"] = "private, no-store"
+    return ActivityResponse(document, headers=headers)
+
+
 @refusing
 async def post_object(request: Request) -> Response:
     post = await _served_post(request)
-    return ActivityResponse(await documents.note_document(post))
+    return _post_response(post, await documents.note_document(post))
 
 
 @refusing
 async def post_activity(request: Request) -> Response:
     post = await _served_post(request)
-    return ActivityResponse(await documents.create_document(post))
+    return _post_response(post, await documents.create_document(post))
 
 
 routes: list[BaseRoute] = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -117,10 +118,15 @@ class Peer:
 
 
 def signed_headers(
-    method: str, url: str, key_id: str, n: int = 0, body: bytes | None = None
+    method: str,
+    url: str,
+    key_id: str,
+    n: int = 0,
+    body: bytes | None = None,
+    now: datetime | None = None,
 ) -> dict[str, str]:
     """What a peer sends: signed draft-cavage style, as Mastodon does."""
     headers = {"Accept": "application/activity+json"}
     if body is not None:
         headers = {"Content-Type": "application/activity+json"}
-    return sign_request(method, url, headers, body, key_id, keys(n).private_pem)
+    return sign_request(method, url, headers, body, key_id, keys(n).private_pem, now=now)
