@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from conftest import BASE_URL, PASSWORD, make_account
 
-from fediverse_intranet.models import Account, Invitation, PasswordReset, Role, WebSession
-from fediverse_intranet.services import accounts
+from fediverse_intranet.models import (
+    Account,
+    Actor,
+    Delivery,
+    DeliveryHost,
+    Invitation,
+    PasswordReset,
+    Post,
+    Report,
+    Role,
+    WebSession,
+)
+from fediverse_intranet.services import accounts, federation_policy, reports
+from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.tokens import token_hash
 from web.context import SESSION_COOKIE
 
-ADMIN_PAGES = ["/admin", "/admin/invitations", "/admin/signup", "/admin/accounts"]
+ADMIN_PAGES = [
+    "/admin",
+    "/admin/invitations",
+    "/admin/signup",
+    "/admin/accounts",
+    "/admin/federation",
+    "/admin/reports",
+]
 
 
 def shown_link(html: str, kind: str) -> str:
@@ -374,3 +394,154 @@ async def test_empty_signup_domains_close_sign_up(browser, alice):
     assert response.status_code == 303
     assert await accounts.signup_domains() == []
     assert "Sign-up is closed here." in (await (await browser()).get("/signup")).text
+
+
+# --- federation ----------------------------------------------------------------------------------
+
+
+async def test_federation_policy_is_chosen_and_saved(browser, alice):
+    admin = await browser(alice)
+    page = await admin.get("/admin/federation")
+    assert "Federating with every server." in page.text
+    assert 'value="open" aria-describedby="hint-open" checked' in page.text
+
+    response = await admin.submit(
+        "/admin/federation",
+        {
+            "mode": "allowlist",
+            "domains": "Gemeente-Y.nl, @minbzk.nl\nminbzk.nl social.gemeente-y.nl.",
+        },
+    )
+
+    assert response.status_code == 303
+    policy = await federation_policy.current()
+    assert policy.mode == "allowlist"
+    assert policy.domains == ("gemeente-y.nl", "minbzk.nl", "social.gemeente-y.nl")
+    page = await admin.get(response.headers["location"])
+    assert "Saved." in status_message(page.text)
+    assert "Federating only with gemeente-y.nl, minbzk.nl, social.gemeente-y.nl." in page.text
+    assert 'value="allowlist" aria-describedby="hint-allowlist" checked' in page.text
+    assert "Federating only with" in (await admin.get("/admin")).text
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (
+            {"mode": "blocklist", "domains": "good.nl bad_domain!.nl"},
+            "domains",
+            "bad_domain!.nl is not a domain name.",
+        ),
+        ({"mode": "everything", "domains": ""}, "mode", "Choose open, blocklist or allowlist."),
+        (
+            {"mode": "blocklist", "domains": "a.nl " * 40_001},
+            "domains",
+            "Use at most 200000 characters.",
+        ),
+    ],
+)
+async def test_bad_federation_settings_are_refused_and_nothing_changes(
+    browser, alice, data, field, message
+):
+    await federation_policy.set_policy(alice, "blocklist", "spam.example")
+    admin = await browser(alice)
+    response = await admin.submit("/admin/federation", data)
+    assert response.status_code == 400
+    assert message in response.text
+    assert f'href="#field-{field}"' in response.text
+    policy = await federation_policy.current()
+    assert (policy.mode, policy.domains) == ("blocklist", ("spam.example",))
+
+
+async def test_federation_form_needs_the_csrf_token(browser, alice):
+    admin = await browser(alice)
+    response = await admin.post("/admin/federation", data={"mode": "allowlist", "domains": ""})
+    assert response.status_code == 403
+    assert (await federation_policy.current()).mode == "open"
+
+
+async def test_known_servers_show_their_delivery_health(browser, alice, bob):
+    for name, host in (
+        ("ann", "gov-b.example"),
+        ("ben", "gov-b.example"),
+        ("cas", "gov-c.example"),
+    ):
+        await Actor.create(username=name, domain=host, uri=f"https://{host}/users/{name}")
+    await Delivery.create(
+        activity_id="https://intranet.test/x",
+        body="{}",
+        inbox_url="https://down.example/inbox",
+        host="down.example",
+        signer=bob.actor,
+        next_attempt_at=now(),
+    )
+    await DeliveryHost.create(
+        host="down.example", failures=12, unavailable_until=now() + timedelta(hours=1)
+    )
+    await DeliveryHost.create(host="gov-b.example", failures=0, last_success_at=now())
+    await federation_policy.set_policy(alice, "blocklist", "gov-c.example")
+
+    page = (await (await browser(alice)).get("/admin/federation")).text
+
+    assert "3 servers" in page
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</th>(.*?)</tr>", page, re.S)
+    assert [host for host, _ in rows] == ["down.example", "gov-b.example", "gov-c.example"]
+    cells = {host: re.findall(r"<td>(.*?)</td>", rest, re.S) for host, rest in rows}
+    assert cells["down.example"][1:4] == ["0", "1", "12"]
+    assert "<time" in cells["down.example"][4] and "Never" in cells["down.example"][5]
+    assert cells["gov-b.example"][1:5] == ["2", "0", "0", "Not resting"]
+    assert "Blocked" in cells["gov-c.example"][0] and "Allowed" in cells["gov-b.example"][0]
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+async def test_report_queue_lists_open_reports_and_resolves_them(browser, alice, bob):
+    post = await Post.create(
+        uri="https://intranet.test/posts/1", author=bob.actor, source="Buy my stuff"
+    )
+    await Post.filter(id=post.id).update(uri=f"{BASE_URL}/posts/{post.id}")
+    mastodon = await Actor.create(
+        username="mod", domain="social.example", uri="https://social.example/actor"
+    )
+    report = await reports.record_flag(
+        reporter=mastodon,
+        origin="social.example",
+        target=bob.actor,
+        post_uris=[f"{BASE_URL}/posts/{post.id}", "https://elsewhere.example/1"],
+        comment="Spam <script>x</script>\nagain",
+        uri="https://social.example/flags/1",
+    )
+    admin = await browser(alice)
+
+    page = (await admin.get("/admin/reports")).text
+
+    assert "Report about Bob Burger" in page and 'href="/@bob"' in page
+    assert 'href="/@mod@social.example"' in page and "social.example" in page
+    assert f'href="/posts/{post.id}">Buy my stuff</a>' in page
+    assert "elsewhere.example" not in page
+    assert "Spam &lt;script&gt;x&lt;/script&gt;<br>again" in page
+    assert "1 open report" in (await admin.get("/admin")).text
+
+    response = await admin.submit(f"/admin/reports/{report.id}/resolve")
+
+    assert response.status_code == 303
+    page = (await admin.get(response.headers["location"])).text
+    assert "The report is resolved." in status_message(page) and "No open reports." in page
+    resolved = await Report.get(id=report.id)
+    assert resolved.resolved_at is not None and resolved.resolved_by_id == alice.id
+
+
+@pytest.mark.parametrize("report_id", ["999", "abc", "99999999999"])
+async def test_resolving_an_unknown_report_is_404(browser, alice, report_id):
+    response = await (await browser(alice)).submit(f"/admin/reports/{report_id}/resolve")
+    assert response.status_code == 404
+
+
+async def test_members_cannot_resolve_reports(browser, alice, bob):
+    report = await reports.record_flag(
+        reporter=None, origin="x.example", target=alice.actor, post_uris=[], comment=""
+    )
+    response = await (await browser(bob)).submit(f"/admin/reports/{report.id}/resolve")
+    assert response.status_code == 403
+    assert (await Report.get(id=report.id)).resolved_at is None

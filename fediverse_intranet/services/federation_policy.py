@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
+
+from tortoise.functions import Count
 
 from activitypub.addresses import UnsafeURL, ascii_host
 from fediverse_intranet.errors import InvalidInput, PermissionDenied
-from fediverse_intranet.models import Account
+from fediverse_intranet.models import Account, Actor, Delivery, DeliveryHost, WorkState
 from fediverse_intranet.services import settings_store
+from fediverse_intranet.services.clock import now
 
+MAX_DOMAINS = 5_000
+KNOWN_SERVERS_SHOWN = 200
 MODE_KEY = "federation_mode"
 DOMAINS_KEY = "federation_domains"
 _DOMAIN = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
@@ -83,9 +90,60 @@ async def set_policy(admin: Account, mode: str, domains_text: str) -> Policy:
             raise InvalidInput("%(domain)s is not a domain name.", field="domains", domain=raw)
         if name not in domains:
             domains.append(name)
+    if len(domains) > MAX_DOMAINS:
+        raise InvalidInput("List at most %(max)s domains.", field="domains", max=MAX_DOMAINS)
     await settings_store.put(MODE_KEY, chosen.value)
     await settings_store.put(DOMAINS_KEY, " ".join(domains))
     return Policy(chosen, tuple(domains))
+
+
+@dataclass(frozen=True)
+class KnownServer:
+    """A server we know people of, or deliver to, with how delivering to it goes."""
+
+    host: str
+    people: int
+    pending: int
+    failures: int
+    resting_until: datetime | None
+    last_success_at: datetime | None
+    allowed: bool
+
+    @property
+    def troubled(self) -> bool:
+        return self.failures > 0 or self.resting_until is not None
+
+
+async def known_servers(limit: int = KNOWN_SERVERS_SHOWN) -> tuple[list[KnownServer], int]:
+    """Servers seen in stored actors or deliveries, those in trouble first, then by name;
+    and how many there are in all (only ``limit`` are listed)."""
+    people = await _counts(Actor.filter(domain__not=""), "domain")
+    pending = await _counts(Delivery.filter(state=WorkState.PENDING), "host")
+    health = {row.host: row for row in await DeliveryHost.all()}
+    policy = await current()
+    current_time = now()
+    servers = []
+    for host in set(people) | set(pending) | set(health):
+        row = health.get(host)
+        until = row.unavailable_until if row else None
+        servers.append(
+            KnownServer(
+                host=host,
+                people=people.get(host, 0),
+                pending=pending.get(host, 0),
+                failures=row.failures if row else 0,
+                resting_until=until if until and until > current_time else None,
+                last_success_at=row.last_success_at if row else None,
+                allowed=policy.allows_host(host),
+            )
+        )
+    servers.sort(key=lambda s: (not s.troubled, s.host))
+    return servers[:limit], len(servers)
+
+
+async def _counts(query: Any, column: str) -> dict[str, int]:
+    rows = await query.annotate(n=Count("id")).group_by(column).values(column, "n")
+    return {row[column]: row["n"] for row in rows}
 
 
 def _host_name(host: str) -> str:

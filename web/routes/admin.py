@@ -1,4 +1,5 @@
-"""Administration: invitations, who may sign up, and the accounts of this instance.
+"""Administration: invitations, who may sign up, the accounts of this instance, which
+servers it federates with, and the moderators' report queue.
 
 Every page here is for administrators only (``view(admin=True)``); the rules themselves
 (who may change whose role, what deactivation ends) live in ``services.accounts``.
@@ -15,13 +16,15 @@ from starlette.routing import Route
 from fediverse_intranet import instance
 from fediverse_intranet.errors import DomainError, InvalidInput, NotFound
 from fediverse_intranet.models import Account, Role
-from fediverse_intranet.services import accounts
+from fediverse_intranet.services import accounts, federation_policy, reports
+from fediverse_intranet.services.federation_policy import FederationMode
 from web import i18n
 from web.context import Ctx, field_text, read_form, view
 
 ROLES = tuple(Role)
 MAX_ID = 2**31 - 1
 MAX_DOMAINS_TEXT = 5_000
+MAX_FEDERATION_TEXT = 200_000  # a shared blocklist of a few thousand domains
 ACCOUNT_EVENTS = {"role", "deactivated", "reactivated"}
 
 
@@ -53,6 +56,8 @@ async def overview(request: Request, ctx: Ctx) -> Response:
         domains=await accounts.signup_domains(),
         account_count=len(people),
         inactive_count=sum(1 for person in people if not person.is_active),
+        policy=await federation_policy.current(),
+        open_report_count=len(await reports.open_reports()),
     )
 
 
@@ -131,6 +136,69 @@ async def signup_domains(request: Request, ctx: Ctx) -> Response:
             form={"signup_domains": text[:MAX_DOMAINS_TEXT]},
         )
     return RedirectResponse("/admin/signup?saved=1", status_code=303)
+
+
+# --- federation ----------------------------------------------------------------------------------
+
+
+async def _federation_page(ctx: Ctx, status: int = 200, **values: Any) -> Response:
+    policy = await federation_policy.current()
+    servers, server_count = await federation_policy.known_servers()
+    values.setdefault("form", {"mode": policy.mode.value, "domains": "\n".join(policy.domains)})
+    return ctx.page(
+        "admin/federation.html",
+        status_code=status,
+        policy=policy,
+        modes=tuple(FederationMode),
+        servers=servers,
+        server_count=server_count,
+        **values,
+    )
+
+
+@view(admin=True)
+async def federation(request: Request, ctx: Ctx) -> Response:
+    if request.method == "GET":
+        return await _federation_page(ctx, saved=request.query_params.get("saved") == "1")
+    form = await read_form(ctx)
+    values = {
+        "mode": field_text(form, "mode", 32),
+        "domains": field_text(form, "domains", MAX_FEDERATION_TEXT + 1),
+    }
+    try:
+        if len(values["domains"]) > MAX_FEDERATION_TEXT:
+            raise InvalidInput(
+                "Use at most %(max)s characters.", field="domains", max=MAX_FEDERATION_TEXT
+            )
+        await federation_policy.set_policy(ctx.account, values["mode"], values["domains"])  # type: ignore[arg-type]
+    except DomainError as exc:
+        values["domains"] = values["domains"][:MAX_FEDERATION_TEXT]
+        return await _federation_page(
+            ctx, status=exc.status, errors=_errors(exc, {"mode", "domains"}), form=values
+        )
+    return RedirectResponse("/admin/federation?saved=1", status_code=303)
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+@view(admin=True)
+async def report_queue(request: Request, ctx: Ctx) -> Response:
+    queue = [
+        (report, await reports.reported_posts(report)) for report in await reports.open_reports()
+    ]
+    return ctx.page(
+        "admin/reports.html",
+        queue=queue,
+        resolved=request.query_params.get("resolved") == "1",
+    )
+
+
+@view(admin=True)
+async def resolve_report(request: Request, ctx: Ctx) -> Response:
+    await read_form(ctx)
+    await reports.resolve(_path_id(request, "report_id"), ctx.account)  # type: ignore[arg-type]
+    return RedirectResponse("/admin/reports?resolved=1", status_code=303)
 
 
 # --- accounts ------------------------------------------------------------------------------------
@@ -212,6 +280,9 @@ routes = [
     Route("/admin/invitations", invitations, methods=["GET", "POST"]),
     Route("/admin/invitations/{invitation_id}/withdraw", withdraw_invitation, methods=["POST"]),
     Route("/admin/signup", signup_domains, methods=["GET", "POST"]),
+    Route("/admin/federation", federation, methods=["GET", "POST"]),
+    Route("/admin/reports", report_queue),
+    Route("/admin/reports/{report_id}/resolve", resolve_report, methods=["POST"]),
     Route("/admin/accounts", account_list),
     Route("/admin/accounts/{account_id}/role", change_role, methods=["POST"]),
     Route("/admin/accounts/{account_id}/active", change_active, methods=["POST"]),
