@@ -35,20 +35,41 @@ from inbox.handlers import (
     Ignored,
     Inbound,
     accept,
+    announce,
+    block,
+    flag,
     follow,
+    like,
+    person,
+    post,
     read_activity,
+    undo,
 )
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Inbound], Awaitable[None]]
 
-# One entry per activity type we act on; an Undo is keyed by what it undoes.
+# One entry per activity type we act on. An Undo is keyed by what it undoes ("Undo/?" when
+# that cannot be told); an Update or Delete by whether it is about the sender itself.
 HANDLERS: dict[str, Handler] = {
     "Follow": follow.handle_follow,
     "Undo/Follow": follow.handle_undo_follow,
     "Accept": accept.handle_accept,
     "Reject": accept.handle_reject,
+    "Create": post.handle_create,
+    "Update/Post": post.handle_update,
+    "Delete/Post": post.handle_delete,
+    "Update/Actor": person.handle_update,
+    "Delete/Actor": person.handle_delete,
+    "Like": like.handle_like,
+    "Undo/Like": like.handle_undo_like,
+    "Announce": announce.handle_announce,
+    "Undo/Announce": announce.handle_undo_announce,
+    "Block": block.handle_block,
+    "Undo/Block": block.handle_undo_block,
+    "Flag": flag.handle_flag,
+    "Undo/?": undo.handle_undo_unknown,
 }
 
 BATCH = 20
@@ -166,6 +187,9 @@ async def _handle(item: InboxItem) -> str:
 
 
 async def _handler_for(activity: Activity) -> Handler | None:
+    if activity.type in ("Update", "Delete"):
+        about_self = activity.object is not None and activity.object.id == activity.actor
+        return HANDLERS.get(f"{activity.type}/{'Actor' if about_self else 'Post'}")
     if activity.type != "Undo":
         return HANDLERS.get(activity.type)
     undone = activity.object.type if activity.object else None
@@ -174,7 +198,7 @@ async def _handler_for(activity: Activity) -> Handler | None:
         stored = await InboxItem.filter(
             activity_id=activity.object.id, actor_uri=activity.actor
         ).values_list("activity_type", flat=True)
-        undone = str(stored[0]) if stored else None
+        undone = str(stored[0]) if stored else "?"
     return HANDLERS.get(f"Undo/{undone}") if undone else None
 
 

@@ -32,6 +32,7 @@ MEDIA_TYPES = frozenset({"application/activity+json", "application/ld+json", "ap
 BLOCKED = "this server is blocked here"
 NOT_THE_SIGNER = "actor does not match the signature"
 FOREIGN_ID = "activity id not on the actor's host"
+UNKNOWN_ACTOR = "ignored: an actor unknown here deleting or updating itself"
 
 
 class InboxRefusal(Exception):
@@ -60,6 +61,7 @@ async def receive(request: Request) -> Received:
     policy = await federation_policy.current()
     if not policy.allows_url(activity.actor):
         raise InboxRefusal(403, BLOCKED)
+    await check_unknown_self(activity)
     signer = await verify_signature(request, body, policy)
     check_origin(activity, signer)
     return Received(activity, text, signer)
@@ -132,6 +134,23 @@ async def verify_signature(
     except SignatureError as exc:
         raise InboxRefusal(401, exc.reason) from None
     return owners[verified.key_id]
+
+
+async def check_unknown_self(activity: Activity) -> None:
+    """An actor we never knew deleting or updating itself: answered 202 and not stored.
+
+    Mastodon does the same: when an account is deleted its server sends a Delete to every
+    server it knows of, and its key already answers 410, so the signature could never be
+    checked. There is nothing of theirs here to remove, and refusing would make the sender
+    retry for days.
+    """
+    about_self = activity.object is not None and activity.object.id == activity.actor
+    if (
+        activity.type in ("Delete", "Update")
+        and about_self
+        and not await Actor.filter(uri=activity.actor).exists()
+    ):
+        raise InboxRefusal(202, UNKNOWN_ACTOR)
 
 
 def check_origin(activity: Activity, signer: Actor) -> None:

@@ -77,6 +77,8 @@ class RemoteServer:
     people: dict[str, RemotePerson] = field(default_factory=dict)
     gets: Counter[str] = field(default_factory=Counter)
     requests: list[web.Request] = field(default_factory=list)  # every GET, to check signatures
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> served JSON
+    gone: set[str] = field(default_factory=set)  # actor names answered 410 (deleted)
     runner: web.AppRunner | None = None
 
     def url(self, path: str) -> str:
@@ -113,6 +115,7 @@ class RemoteServer:
         app = web.Application()
         app.router.add_get("/users/{name}", self._actor)
         app.router.add_get("/users/{name}/main-key", self._key_stub)
+        app.router.add_get("/{path:.+}", self._object)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -126,10 +129,22 @@ class RemoteServer:
     async def _actor(self, request: web.Request) -> web.Response:
         self.gets[request.path] += 1
         self.requests.append(request)
-        person = self.people.get(request.match_info["name"])
+        name = request.match_info["name"]
+        if name in self.gone:
+            return web.json_response({"error": "gone"}, status=410)
+        person = self.people.get(name)
         if person is None:
-            return web.json_response({"error": "gone"}, status=404)
+            return web.json_response({"error": "not found"}, status=404)
         return _activity_json(self.actor_document(person))
+
+    async def _object(self, request: web.Request) -> web.Response:
+        """Any other document the test put in ``objects`` (posts, mostly)."""
+        self.gets[request.path] += 1
+        self.requests.append(request)
+        document = self.objects.get(request.path)
+        if document is None:
+            return web.json_response({"error": "not found"}, status=404)
+        return _activity_json(document)
 
     async def _key_stub(self, request: web.Request) -> web.Response:
         """GoToSocial's key document: a stub of the actor with only its public key."""

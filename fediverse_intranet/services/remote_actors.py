@@ -82,7 +82,7 @@ async def resolve_actor(uri: str, *, refresh: bool = False) -> Actor:
     """
     if not is_http_uri(uri):
         raise RemoteActorError("not an http(s) URL")
-    if _is_local(uri):
+    if is_local_uri(uri):
         local = await Actor.filter(uri=uri, domain="").first()
         if local is None:
             raise RemoteActorError("no such actor on this instance")
@@ -141,20 +141,27 @@ def read_actor(document: Mapping[str, Any], fetched_url: str) -> RemoteActor:
     if document.get("id") != fetched_url:
         raise RemoteActorError("the document's id is not the URL it was served from")
     try:
-        actor = parse_actor(document)
+        return _fits(parse_actor(document))
     except VocabularyError as exc:
         raise RemoteActorError(exc.reason) from None
+
+
+async def update_from_document(actor: RemoteActor, sender: Actor) -> Actor:
+    """Refresh a stored remote actor from a document it sent about itself (``Update`` of a
+    profile): the request was signed by the actor, so it stands for a fetch from its own
+    server. Raises :class:`RemoteActorError` for a document about anyone else."""
+    if actor.id != sender.uri or sender.is_local:
+        raise RemoteActorError("an actor may only update itself")
+    return await _store(_fits(actor))
+
+
+def _fits(actor: RemoteActor) -> RemoteActor:
+    """Our own limits on top of the parser's: column widths and a user name we can show."""
     if not is_http_uri(actor.id) or not is_http_uri(actor.inbox):
         raise RemoteActorError(f"actor id or inbox longer than {MAX_URI} characters")
     if not _USERNAME.fullmatch(actor.preferred_username):
         raise RemoteActorError("missing or invalid preferredUsername")
     return actor
-
-
-async def update_from_document(document: Mapping[str, Any], sender: Actor) -> Actor:
-    """Refresh a stored remote actor from a document it sent itself (``Update{Person}``):
-    the document was signed by the actor, so it stands for a fetch from its own server."""
-    return await _store(read_actor(document, sender.uri))
 
 
 # Internals
@@ -301,7 +308,8 @@ def _origin(url: str) -> tuple[str, int]:
     return (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def _is_local(uri: str) -> bool:
+def is_local_uri(uri: str) -> bool:
+    """Whether a URI is under this instance's base URL (ours, never fetched)."""
     base = instance.current().base_url
     return uri == base or uri.startswith(base + "/")
 

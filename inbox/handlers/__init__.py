@@ -4,23 +4,32 @@ Raw JSON is read here and nowhere else in ``inbox``: the inbox request parses it
 bad input with a 400 before anything is stored, and the processor parses the stored body
 again with the same function before it calls a handler. Handlers see :class:`Inbound` only.
 
-This is a small, strict reader of the few fields the handlers need. It is to be replaced by
-the vocabulary layer's parser (``activitypub.vocabulary``) once that lands.
+This is a small, strict reader of the few fields the handlers need; an embedded post or
+actor is read by the protocol layer's parsers (``activitypub.objects.parse_object``,
+``activitypub.vocabulary.parse_actor``) into typed values, or left out when it cannot be
+read (a handler then fetches it from its origin, or ignores the activity).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from activitypub.fetch import FetchError, parse_json_object
+from activitypub.objects import NOTE_TYPES, RemoteObject, parse_object
+from activitypub.vocabulary import ACTOR_TYPES, RemoteActor, VocabularyError, parse_actor
 from fediverse_intranet.models import Actor
 from fediverse_intranet.services.remote_actors import is_http_uri
+from fediverse_intranet.services.remote_posts import NotTaken
 
+T = TypeVar("T")
 MAX_URI = 512  # the width of the activity_id and actor_uri columns (is_http_uri checks it)
 MAX_TYPE = 64
 MAX_DEPTH = 32
+MAX_OBJECTS = 50  # ids in one ``object`` list (a Flag names an actor and some posts)
+MAX_CONTENT = 5000  # characters of an activity's own ``content`` (a Flag's comment)
 
 
 class ActivityError(ValueError):
@@ -51,12 +60,15 @@ class HandlerError(Exception):
 @dataclass(frozen=True)
 class ObjectRef:
     """An activity's ``object``: a bare id, or an embedded object of which only these
-    members matter to us (an embedded Follow inside an Undo, Accept or Reject)."""
+    members matter to us: an embedded activity's actor and object (a Follow inside an
+    Undo, Accept or Reject), or an embedded post or actor, read whole."""
 
     id: str | None
     type: str | None = None
     actor: str | None = None
     object: str | None = None
+    post: RemoteObject | None = None  # an embedded Note, Article, Question or Page
+    person: RemoteActor | None = None  # an embedded actor (Update of a profile)
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,8 @@ class Activity:
     type: str
     actor: str
     object: ObjectRef | None
+    objects: tuple[str, ...] = ()  # every id an ``object`` list names, in order
+    content: str = ""  # the activity's own text (a Flag's comment), unsanitised
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,18 @@ def parse_activity(data: Mapping[str, Any]) -> Activity:
     actor = data.get("actor")
     if isinstance(actor, Mapping):  # some servers embed the actor; only its id counts
         actor = actor.get("id")
-    return Activity(activity_id, kind, _uri(actor, "actor"), _object_ref(data.get("object")))
+    value = data.get("object")
+    items = value[:MAX_OBJECTS] if isinstance(value, list) else [value]
+    refs = [_object_ref(item) for item in items]
+    content = data.get("content")
+    return Activity(
+        activity_id,
+        kind,
+        _uri(actor, "actor"),
+        refs[0] if refs else None,
+        objects=tuple(ref.id for ref in refs if ref is not None and ref.id is not None),
+        content=content[:MAX_CONTENT] if isinstance(content, str) else "",
+    )
 
 
 def read_activity(text: str | bytes) -> Activity:
@@ -119,9 +144,32 @@ def _object_ref(value: object) -> ObjectRef | None:
     if isinstance(actor, Mapping):
         actor = actor.get("id")
     kind = value.get("type")
+    kind = kind if isinstance(kind, str) and len(kind) <= MAX_TYPE else None
     return ObjectRef(
         id=value["id"] if is_http_uri(value.get("id")) else None,
-        type=kind if isinstance(kind, str) and len(kind) <= MAX_TYPE else None,
+        type=kind,
         actor=actor if is_http_uri(actor) else None,
         object=inner if is_http_uri(inner) else None,
+        post=_embedded(parse_object, value) if kind in NOTE_TYPES else None,
+        person=_embedded(parse_actor, value) if kind in ACTOR_TYPES else None,
     )
+
+
+def _embedded(parse: Callable[[object], T], value: Mapping[str, Any]) -> T | None:
+    """An embedded post or actor, or None when it cannot be read (then it is not used)."""
+    try:
+        return parse(value)
+    except VocabularyError:
+        return None
+
+
+@contextmanager
+def taken() -> Iterator[None]:
+    """A service's :class:`NotTaken` as the processor reads it: retried later when it may
+    help (a server did not answer), otherwise done and ignored, with the reason kept."""
+    try:
+        yield
+    except NotTaken as exc:
+        if exc.transient:
+            raise HandlerError(exc.reason, retry=True) from None
+        raise Ignored(exc.reason) from None

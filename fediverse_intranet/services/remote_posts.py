@@ -1,0 +1,317 @@
+"""Posts from other servers: kept when they concern someone here, changed and removed only
+by their authors.
+
+A remote post is stored when it concerns a person of this instance: it is addressed to or
+mentions them, it answers one of their posts, its author has a follower here, or someone
+here follows a person who boosted it. Anything else is not stored at all: this is an
+intranet, not a relay. Remote HTML is sanitised before it is stored; the audience is read
+as Mastodon reads ``to``/``cc`` (``activitypub.objects.audience_of``), and who may then see
+the post is the one rule of ``services.visibility``.
+
+Every function here is repeatable (the inbox processes at least once): storing a post that
+is already here, applying an edit already applied or deleting a deleted post changes nothing.
+Who sent the activity is the caller's check; that the author is the only one who may change
+or delete a post is checked here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from urllib.parse import urldefrag
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from activitypub.fetch import FetchError
+from activitypub.objects import RemoteObject, VocabularyError, audience_of, parse_object
+from activitypub.vocabulary import Audience, same_origin
+from fediverse_intranet.content import normalise_tag, plain_text, sanitize_html
+from fediverse_intranet.models import (
+    Actor,
+    Attachment,
+    Boost,
+    Follow,
+    Like,
+    Mention,
+    NotificationKind,
+    Post,
+    PostKind,
+    PostRevision,
+    PostTag,
+    Tag,
+    Visibility,
+)
+from fediverse_intranet.services import federation_policy, notifications, remote_client
+from fediverse_intranet.services.clock import now
+from fediverse_intranet.services.remote_actors import (
+    RemoteActorError,
+    is_http_uri,
+    is_local_uri,
+    resolve_actor,
+)
+
+log = logging.getLogger(__name__)
+
+VISIBILITIES = {
+    Audience.PUBLIC: Visibility.PUBLIC,
+    Audience.FOLLOWERS: Visibility.FOLLOWERS,
+    Audience.DIRECT: Visibility.DIRECT,
+}
+MAX_TITLE = 200
+MAX_SUMMARY = 500
+MAX_MEDIA_TYPE = 32
+MAX_REMOTE_URL = 1024
+MAX_ALT = 1000
+MAX_TAGS = 30
+
+
+class NotTaken(Exception):
+    """A remote post was not stored or changed; ``reason`` says why, for the inbox's log.
+
+    ``transient`` when trying again later may help (its server did not answer).
+    """
+
+    def __init__(self, reason: str, *, transient: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+
+
+async def fetch(uri: str) -> tuple[RemoteObject, Actor]:
+    """A post fetched from its own origin (signed), and its author.
+
+    The document must be served from the URL that is its id, and its author must live on
+    the same server: a server speaks only for itself, so what it serves is as trustworthy
+    as what its actors sign.
+    """
+    if not is_http_uri(uri) or is_local_uri(uri):
+        raise NotTaken("not a remote post id")
+    if not await federation_policy.allows_url(uri):
+        raise NotTaken("this server is blocked here")
+    try:
+        fetched = await remote_client.signed_fetch(urldefrag(uri).url)
+    except FetchError as exc:
+        final = exc.permanent or (exc.status is not None and _final_status(exc.status))
+        raise NotTaken(f"fetching the post failed: {exc}", transient=not final) from None
+    if fetched.document.get("id") != fetched.url:
+        raise NotTaken("the post's id is not the URL it was served from")
+    try:
+        post = parse_object(fetched.document)
+    except VocabularyError as exc:
+        raise NotTaken(exc.reason) from None
+    if not same_origin(post.attributed_to, post.id):
+        raise NotTaken("the post's author is on another server")
+    return post, await author_of(post)
+
+
+async def author_of(post: RemoteObject) -> Actor:
+    try:
+        return await resolve_actor(post.attributed_to)
+    except RemoteActorError as exc:
+        raise NotTaken(f"its author: {exc.reason}", transient=exc.transient) from None
+
+
+async def store(post: RemoteObject, author: Actor, *, wanted: bool = False) -> Post | None:
+    """Store a post by ``author`` (whose authorship the caller checked), or return the stored
+    one; None when it concerns nobody here. ``wanted`` stores it anyway (a boost of it by
+    someone followed here).
+    """
+    stored = await Post.filter(uri=post.id).first()
+    if stored is not None:
+        return stored
+    if not is_http_uri(post.id) or author.is_local:
+        raise NotTaken("not a remote post id")
+    visibility = VISIBILITIES[audience_of(post, author.followers_url or None)]
+    addressed = await _local_people([*post.recipients, *(m.href for m in post.mentions)])
+    parent = await _parent(post.in_reply_to)
+    if not wanted and not await _concerns_us(visibility, author, addressed, parent):
+        return None
+    try:
+        async with in_transaction():
+            created = await Post.create(
+                uri=post.id,
+                author=author,
+                kind=PostKind.ARTICLE if post.type == "Article" and post.name else PostKind.NOTE,
+                title=_title(post),
+                content_html=sanitize_html(post.content),
+                visibility=visibility,
+                in_reply_to=parent,
+                in_reply_to_uri=_fitting(post.in_reply_to) if parent is None else "",
+                thread_root_id=(parent.thread_root_id or parent.id) if parent else None,
+                url=_fitting(post.url),
+                summary=plain_text(post.summary, MAX_SUMMARY) if post.summary else "",
+                created_at=_when(post.published),
+            )
+            await _set_tags_and_mentions(created, post, addressed)
+            await _set_attachments(created, post, author)
+            if parent is not None:
+                await Post.filter(id=parent.id).update(reply_count=F("reply_count") + 1)
+                await notifications.notify(parent.author, NotificationKind.REPLY, author, created)
+            for person in addressed:
+                if parent is None or person.id != parent.author_id:
+                    await notifications.notify(person, NotificationKind.MENTION, author, created)
+            await _adopt_replies(created)
+    except IntegrityError:  # stored by a concurrent worker a moment ago
+        return await Post.filter(uri=post.id).first()
+    return created
+
+
+async def update(post: RemoteObject, author: Actor) -> Post:
+    """Apply an edit by the post's author; the previous text is kept as a revision."""
+    stored = await _authored(post.id, author, "edit")
+    seen = stored.edited_at
+    if seen is not None and post.updated is not None and post.updated <= seen:
+        raise NotTaken("an older or the same version")  # out of order, or sent again
+    html, title = sanitize_html(post.content), _title(post)
+    summary = plain_text(post.summary, MAX_SUMMARY) if post.summary else ""
+    if (html, title, summary) == (stored.content_html, stored.title, stored.summary):
+        raise NotTaken("nothing changed")
+    before = set(await Mention.filter(post=stored).values_list("actor_id", flat=True))
+    addressed = await _local_people([*post.recipients, *(m.href for m in post.mentions)])
+    async with in_transaction():
+        await PostRevision.create(
+            post=stored,
+            title=stored.title,
+            source=stored.source,
+            content_html=stored.content_html,
+            created_at=stored.edited_at or stored.created_at,
+        )
+        stored.content_html, stored.title, stored.summary = html, title, summary
+        stored.edited_at = _when(post.updated)
+        await stored.save(update_fields=["content_html", "title", "summary", "edited_at"])
+        await _set_tags_and_mentions(stored, post, addressed)
+        await Attachment.filter(post=stored).delete()
+        await _set_attachments(stored, post, author)
+        for person in addressed:
+            if person.id not in before:
+                await notifications.notify(person, NotificationKind.MENTION, author, stored)
+    return stored
+
+
+async def delete(uri: str, author: Actor) -> Post:
+    """Delete a post as a local delete does: the row stays as a tombstone (replies keep
+    their place in the thread), its text, tags, mentions, images, likes and boosts go."""
+    stored = await _authored(uri, author, "delete")
+    async with in_transaction():
+        await Post.filter(id=stored.id).update(
+            deleted_at=now(),
+            source="",
+            title="",
+            content_html="",
+            summary="",
+            like_count=0,
+            boost_count=0,
+        )
+        for model in (PostTag, Mention, Attachment, PostRevision, Like, Boost):
+            await model.filter(post_id=stored.id).delete()
+        if stored.in_reply_to_id:
+            await Post.filter(id=stored.in_reply_to_id, reply_count__gt=0).update(
+                reply_count=F("reply_count") - 1
+            )
+    return stored
+
+
+# Internals
+
+
+async def _authored(uri: str, author: Actor, action: str) -> Post:
+    stored = await Post.filter(uri=uri, deleted_at=None).first()
+    if stored is None:
+        raise NotTaken("no such post here (or deleted already)")
+    if stored.author_id != author.id:
+        raise NotTaken(f"only the author may {action} a post")
+    return stored
+
+
+async def _concerns_us(
+    visibility: Visibility, author: Actor, addressed: list[Actor], parent: Post | None
+) -> bool:
+    if addressed:
+        return True
+    if visibility == Visibility.DIRECT:
+        return False  # nobody here could see it
+    if parent is not None and parent.author.is_local:
+        return True
+    return await Follow.filter(followee=author, follower__domain="", accepted=True).exists()
+
+
+async def _local_people(uris: list[str]) -> list[Actor]:
+    """The people of this instance among ``uris`` (addressed or mentioned), once each."""
+    ours = list(dict.fromkeys(u for u in uris if is_local_uri(u)))
+    if not ours:
+        return []
+    return await Actor.filter(uri__in=ours, domain="", account__is_active=True).order_by("id")
+
+
+async def _parent(uri: str | None) -> Post | None:
+    if not uri:
+        return None
+    return await Post.filter(uri=uri).select_related("author").first()
+
+
+async def _set_tags_and_mentions(post: Post, remote: RemoteObject, people: list[Actor]) -> None:
+    await PostTag.filter(post=post).delete()
+    await Mention.filter(post=post).delete()
+    names = [normalise_tag(tag) for tag in remote.hashtags]
+    for name in list(dict.fromkeys(n for n in names if n))[:MAX_TAGS]:
+        tag, _ = await Tag.get_or_create(name=name)
+        await PostTag.create(post=post, tag=tag)
+    for person in people:
+        await Mention.create(post=post, actor=person)
+
+
+async def _set_attachments(post: Post, remote: RemoteObject, author: Actor) -> None:
+    """Images stay at their origin (CSP keeps them out of our pages; they are linked)."""
+    for item in remote.attachments:
+        if not item.is_image or len(item.media_type) > MAX_MEDIA_TYPE:
+            continue
+        if len(item.url) > MAX_REMOTE_URL:
+            continue
+        await Attachment.create(
+            post=post,
+            uploader=author,
+            filename="",
+            media_type=item.media_type.lower(),
+            alt_text=" ".join(item.name.split())[:MAX_ALT],
+            width=item.width,
+            height=item.height,
+            remote_url=item.url,
+        )
+
+
+async def _adopt_replies(post: Post) -> None:
+    """Replies that arrived before the post they answer now hang under it."""
+    orphans = await Post.filter(in_reply_to_uri=post.uri, in_reply_to=None).values_list(
+        "id", flat=True
+    )
+    if orphans:
+        root = post.thread_root_id or post.id
+        await Post.filter(id__in=orphans).update(
+            in_reply_to_id=post.id, in_reply_to_uri="", thread_root_id=root
+        )
+        live = await Post.filter(id__in=orphans, deleted_at=None).count()
+        await Post.filter(id=post.id).update(reply_count=F("reply_count") + live)
+
+
+def _title(post: RemoteObject) -> str:
+    if post.type != "Article" or not post.name:
+        return ""
+    return " ".join(plain_text(post.name).split())[:MAX_TITLE]
+
+
+def _fitting(url: str | None) -> str:
+    """A URL that fits our columns, or nothing (a longer one is not kept half)."""
+    return url if url and is_http_uri(url) else ""
+
+
+def _when(moment: datetime | None) -> datetime:
+    """A remote time, never in the future (a wrong clock must not pin a post on top)."""
+    current = now()
+    return min(moment, current) if moment is not None else current
+
+
+def _final_status(status: int) -> bool:
+    """Whether an HTTP answer means the post will never be had (gone, forbidden, ...)."""
+    return 400 <= status < 500 and status not in (401, 408, 429)

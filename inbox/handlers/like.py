@@ -1,0 +1,35 @@
+"""Like and Undo{Like}: a remote person appreciates a post of ours, or takes it back."""
+
+from __future__ import annotations
+
+from fediverse_intranet.models import Post
+from fediverse_intranet.services import remote_interactions
+from fediverse_intranet.services.remote_actors import is_local_uri
+from inbox.handlers import Ignored, Inbound, taken
+
+
+async def handle_like(inbound: Inbound) -> None:
+    ref = inbound.activity.object
+    uri = ref.id if ref is not None else None
+    if uri is None or not is_local_uri(uri):
+        raise Ignored("not a like of a post here")
+    post = await Post.filter(uri=uri, deleted_at=None).first()
+    if post is None:
+        raise Ignored("no such post here")
+    with taken():
+        if not await remote_interactions.like(inbound.sender, post, inbound.activity.id):
+            raise Ignored("liked already")
+
+
+async def handle_undo_like(inbound: Inbound) -> None:
+    """By the Like's id (embedded or alone), else by the post an embedded Like names."""
+    ref, sender = inbound.activity.object, inbound.sender
+    if ref is None:
+        raise Ignored("nothing to undo")
+    if ref.actor is not None and ref.actor != sender.uri:
+        raise Ignored("only who liked may undo a like")
+    removed = bool(ref.id) and await remote_interactions.unlike(sender, uri=ref.id)
+    if not removed and ref.object is not None:
+        removed = await remote_interactions.unlike(sender, post_uri=ref.object)
+    if not removed:
+        raise Ignored("no such like")

@@ -1,0 +1,61 @@
+"""Create, Update and Delete of a post (Note, Article, Question, Page) by its author.
+
+Origin rules, as Mastodon keeps them: an embedded post is believed only when it is
+attributed to the sender (whose signature we checked) and its id is on the sender's server.
+A post the sender embeds but did not write, or names by id only, is fetched from its own
+origin and must then be the sender's too. Updates and Deletes change only the sender's own
+posts (``services.remote_posts`` checks the stored author); anything else is ignored with
+its reason kept, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from activitypub.objects import NOTE_TYPES, RemoteObject
+from activitypub.vocabulary import same_origin
+from fediverse_intranet.models import Actor
+from fediverse_intranet.services import remote_posts
+from inbox.handlers import Ignored, Inbound, ObjectRef, taken
+
+
+async def handle_create(inbound: Inbound) -> None:
+    with taken():
+        post = await authored_post(inbound.activity.object, inbound.sender)
+        if await remote_posts.store(post, inbound.sender) is None:
+            raise Ignored("concerns nobody here")
+
+
+async def handle_update(inbound: Inbound) -> None:
+    ref, sender = inbound.activity.object, inbound.sender
+    post = ref.post if ref is not None else None
+    if post is None:
+        raise Ignored("not an update of a post we can read")
+    if post.attributed_to != sender.uri or not same_origin(post.id, sender.uri):
+        raise Ignored("an update of a post that is not the sender's")
+    with taken():
+        await remote_posts.update(post, sender)
+
+
+async def handle_delete(inbound: Inbound) -> None:
+    ref = inbound.activity.object
+    if ref is None or ref.id is None:
+        raise Ignored("nothing to delete")
+    with taken():
+        await remote_posts.delete(ref.id, inbound.sender)
+
+
+async def authored_post(ref: ObjectRef | None, sender: Actor) -> RemoteObject:
+    """The post the sender speaks of as its author, embedded or fetched from its origin."""
+    if ref is None:
+        raise Ignored("no object")
+    embedded = ref.post
+    if embedded is not None and embedded.attributed_to == sender.uri:
+        if not same_origin(embedded.id, sender.uri):
+            raise Ignored("the post's id is not on the sender's server")
+        return embedded
+    if ref.id is None or (embedded is None and ref.type not in (None, *NOTE_TYPES)):
+        raise Ignored(f"{ref.type or 'this object'} is not a post we handle")
+    # Not the sender's by its own word, or not embedded: believe only its origin.
+    fetched, _ = await remote_posts.fetch(ref.id)
+    if fetched.attributed_to != sender.uri:
+        raise Ignored("the post is not attributed to the sender")
+    return fetched
