@@ -24,7 +24,9 @@ from fediverse_intranet.models import (
     Account,
     Actor,
     Attachment,
+    Boost,
     Follow,
+    Like,
     Mention,
     Post,
     PostKind,
@@ -32,9 +34,13 @@ from fediverse_intranet.models import (
     Visibility,
     WebSession,
 )
+
+# ``posts`` as a module, not ``from ... import tag_url``: the posts service imports this
+# module (through its fan-out) to write the activities of a change, and a name imported
+# from a half-loaded module would not exist yet.
 from fediverse_intranet.services import accounts, keys, profiles
+from fediverse_intranet.services import posts as post_rules
 from fediverse_intranet.services.clock import now
-from fediverse_intranet.services.posts import tag_url
 from fediverse_intranet.services.remote_client import (  # noqa: F401 (used by outbox.routes)
     INSTANCE_ACTOR_USERNAME,
     InstanceActorUnavailable,
@@ -162,7 +168,7 @@ async def person_doc(actor: Actor, *, suspended: bool = False) -> PersonDoc:
         published=actor.created_at,
         icon=icon,
         fields=fields,
-        topics=tuple(Link(tag_url(name), name) for name in topics),
+        topics=tuple(Link(post_rules.tag_url(name), name) for name in topics),
         suspended=suspended,
     )
 
@@ -175,7 +181,9 @@ async def featured_tags_document(actor: Actor) -> dict:
         "id": endpoints(actor).featured_tags,
         "type": "Collection",
         "totalItems": len(topics),
-        "items": [{"type": "Hashtag", "href": tag_url(t), "name": f"#{t}"} for t in topics],
+        "items": [
+            {"type": "Hashtag", "href": post_rules.tag_url(t), "name": f"#{t}"} for t in topics
+        ],
     }
 
 
@@ -218,7 +226,7 @@ async def note_docs(posts: list[Post]) -> list[NoteDoc]:
         mentions[row.post_id].append(Link(row.actor.uri, handle(row.actor)))
     hashtags: dict[int, list[Link]] = {i: [] for i in ids}
     for row in await PostTag.filter(post_id__in=ids).select_related("tag").order_by("id"):
-        hashtags[row.post_id].append(Link(tag_url(row.tag.name), row.tag.name))
+        hashtags[row.post_id].append(Link(post_rules.tag_url(row.tag.name), row.tag.name))
     images: dict[int, list[Image]] = {i: [] for i in ids}
     for row in await Attachment.filter(post_id__in=ids).order_by("id"):
         images[row.post_id].append(
@@ -260,6 +268,52 @@ async def note_document(post: Post) -> dict:
 
 async def create_document(post: Post) -> dict:
     return vocabulary.create(post.author.uri, await note_document(post))
+
+
+async def update_document(post: Post) -> dict:
+    """The edited post; the id comes from the edit's time, so each version has its own."""
+    return vocabulary.update(
+        post.author.uri, await note_document(post), post.edited_at or post.created_at
+    )
+
+
+async def delete_document(post: Post) -> dict:
+    """A Tombstone addressed as the post was (read before its mentions are removed): a
+    direct post's deletion names nobody the post itself did not."""
+    (doc,) = await note_docs([post])
+    to, cc = vocabulary.addressing(doc.audience, doc.followers, (m.href for m in doc.mentions))
+    return vocabulary.delete(post.author.uri, post.uri, to=to, cc=cc)
+
+
+def like_uri(like: Like, actor: Actor) -> str:
+    """The id of a saved Like's activity, kept on the row (``Like.uri``)."""
+    return f"{actor.uri}#likes/{like.id}"
+
+
+def like_document(like: Like, actor: Actor, post: Post) -> dict:
+    """Rows from before ``Like.uri`` existed get their id back from the row id, so an
+    Undo names the Like it takes back."""
+    return vocabulary.like(actor.uri, post.uri, like.uri or like_uri(like, actor))
+
+
+def boost_uri(boost: Boost, actor: Actor) -> str:
+    return f"{actor.uri}#boosts/{boost.id}"
+
+
+def announce_document(boost: Boost, actor: Actor, post: Post) -> dict:
+    """``post.author`` must be loaded."""
+    return vocabulary.announce(
+        actor.uri,
+        post.uri,
+        boost.uri,
+        followers=endpoints(actor).followers,
+        object_author=post.author.uri,
+        published=boost.created_at,
+    )
+
+
+def undo_document(actor: Actor, activity: dict) -> dict:
+    return vocabulary.undo(actor.uri, activity)
 
 
 # Collections

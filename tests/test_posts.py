@@ -8,6 +8,7 @@ from PIL import Image
 
 from fediverse_intranet.models import (
     Attachment,
+    Boost,
     Notification,
     NotificationKind,
     Post,
@@ -182,3 +183,40 @@ async def test_wrong_csrf_token_changes_nothing(browser, alice):
     response = await person.post("/compose", data={"source": "x", "csrf_token": "forged"})
     assert response.status_code == 403
     assert await Post.all().count() == 0
+
+
+async def test_boost_button_toggles_counts_notifies_and_shows_who_boosted(browser, alice, bob):
+    post = await posts.create_post(alice.actor, posts.Draft("worth sharing"))
+    await social.follow(alice.actor, bob.actor)
+    as_bob = await browser(bob)
+    card = (await as_bob.get(f"/posts/{post.id}")).text
+    assert f'action="/posts/{post.id}/boost"' in card and 'aria-pressed="false">Boost' in card
+    assert (await as_bob.submit(f"/posts/{post.id}/boost", {"next": "/"})).status_code == 303
+    await post.refresh_from_db()
+    assert post.boost_count == 1
+    card = (await as_bob.get(f"/posts/{post.id}")).text
+    assert f'action="/posts/{post.id}/unboost"' in card and 'aria-pressed="true">Boost' in card
+    assert "1 boost" in card
+    as_alice = await browser(alice)
+    assert "Bob Burger boosted your post" in (await as_alice.get("/notifications")).text
+    home = (await as_alice.get("/")).text
+    assert "Boosted by" in home and 'href="/@bob">Bob Burger</a>' in home
+    await as_bob.submit(f"/posts/{post.id}/unboost")
+    await post.refresh_from_db()
+    assert post.boost_count == 0
+
+
+async def test_boosts_that_cannot_be_made_change_nothing(browser, alice, bob):
+    narrow = await posts.create_post(
+        alice.actor, posts.Draft("only here", visibility=posts.Visibility.ORGANISATION)
+    )
+    as_bob = await browser(bob)
+    assert f"/posts/{narrow.id}/boost" not in (await as_bob.get(f"/posts/{narrow.id}")).text
+    refused = await as_bob.submit(f"/posts/{narrow.id}/boost")
+    assert refused.status_code == 400 and "Only public posts can be boosted." in refused.text
+    public = await posts.create_post(alice.actor, posts.Draft("public"))
+    forged = await as_bob.post(f"/posts/{public.id}/boost", data={"csrf_token": "forged"})
+    assert forged.status_code == 403
+    for missing in ("999999", "99999999999999999999", "12a"):
+        assert (await as_bob.submit(f"/posts/{missing}/boost")).status_code == 404
+    assert not await Boost.exists()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fediverse_intranet.models import MuteKind, Post
-from fediverse_intranet.services import posts, social, timelines
+import pytest
+
+from fediverse_intranet.models import Actor, Attachment, Follow, MuteKind, Post
+from fediverse_intranet.services import boosts, posts, social, timelines
 from tests.conftest import make_account
 
 
@@ -116,3 +118,136 @@ async def test_organisation_merges_public_and_organisation(alice, bob):
     assert page.next_before is None
     assert got == expected and reply.id not in got
     assert await Post.filter(id__in=got).count() == 20
+
+
+# Boosts in the home timeline
+
+
+async def test_home_shows_what_followed_people_boost_where_they_boosted_it(alice, bob):
+    carol = await make_account("carol")
+    dave = await make_account("dave")
+    await social.follow(alice.actor, bob.actor)
+    old = await posts.create_post(carol.actor, posts.Draft("old but good"))
+    await posts.create_post(bob.actor, posts.Draft("bob's own"))
+    await boosts.set_boost(old.id, bob.actor, boosted=True)
+    stranger = await posts.create_post(carol.actor, posts.Draft("boosted by a stranger"))
+    await boosts.set_boost(stranger.id, dave.actor, boosted=True)
+    items = (await timelines.home(alice.actor)).items
+    assert [(v.post.source, v.boosted_by and v.boosted_by.username) for v in items] == [
+        ("old but good", "bob"),
+        ("bob's own", None),
+    ]
+    await boosts.set_boost(stranger.id, alice.actor, boosted=True)  # your own boosts show too
+    items = (await timelines.home(alice.actor)).items
+    assert items[0].post.id == stranger.id and items[0].boosted
+
+
+async def test_keyset_pages_with_boosts_cover_every_post_and_boost_once(alice, bob):
+    carol = await make_account("carol")
+    dave = await make_account("dave")
+    await social.follow(alice.actor, bob.actor)
+    await social.follow(alice.actor, carol.actor)
+    daves = [(await posts.create_post(dave.actor, posts.Draft(f"dave {n}"))).id for n in range(12)]
+    expected: list[str] = []
+    for n in range(30):
+        await posts.create_post(bob.actor, posts.Draft(f"bob {n}"))
+        expected.append(f"bob {n}")
+        if n % 3 == 0:  # carol boosts dave's posts, oldest first, in between bob's posts
+            await boosts.set_boost(daves[n // 3], carol.actor, boosted=True)
+            expected.append(f"dave {n // 3} boosted")
+    seen: list[str] = []
+    page = await timelines.home(alice.actor)
+    while True:
+        seen += [v.post.source + (" boosted" if v.boosted_by else "") for v in page.items]
+        if page.next_before is None:
+            break
+        assert len(page.items) == timelines.PAGE_SIZE
+        page = await timelines.home(alice.actor, page.next_before)
+    assert seen == expected[::-1]
+
+
+async def test_a_muted_booster_and_a_deleted_boosted_post_stay_out(alice, bob):
+    carol = await make_account("carol")
+    await social.follow(alice.actor, bob.actor)
+    await social.follow(alice.actor, carol.actor)
+    first = await posts.create_post(alice.actor, posts.Draft("mine, boosted by bob"))
+    gone = await posts.create_post(carol.actor, posts.Draft("soon gone"))
+    await boosts.set_boost(first.id, bob.actor, boosted=True)
+    await boosts.set_boost(gone.id, bob.actor, boosted=True)
+    await posts.delete_post(gone.id, carol)
+    assert [v.boosted_by is not None for v in (await timelines.home(alice.actor)).items] == [True]
+    await social.add_mute(alice.actor, MuteKind.ACTOR, "bob")
+    assert [v.boosted_by for v in (await timelines.home(alice.actor)).items] == [None]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("", None),
+        ("12_7", timelines.HomeCursor(12, 7)),
+        ("12", timelines.HomeCursor(12, timelines.NEWEST)),
+        ("99999999999_1", timelines.HomeCursor(timelines.NEWEST, 1)),
+        ("1_2_3", None),
+        ("-1", None),
+        ("１２", None),
+        ("a_b", None),
+    ],
+)
+def test_home_cursor_from_a_url(raw, expected):
+    assert timelines.HomeCursor.parse(raw) == expected
+
+
+async def test_home_page_links_the_next_page_with_both_cursors(browser, alice, bob):
+    await social.follow(alice.actor, bob.actor)
+    for n in range(21):
+        await posts.create_post(bob.actor, posts.Draft(f"n {n}"))
+    await boosts.set_boost((await Post.first()).id, bob.actor, boosted=True)
+    person = await browser(alice)
+    page = (await person.get("/")).text
+    cursor = (await timelines.home(alice.actor)).next_before
+    assert f'href="/?before={cursor.posts}_{cursor.boosts}"' in page
+    older = await person.get(f"/?before={cursor}")
+    assert older.status_code == 200 and "n 1<" in older.text and "n 20<" not in older.text
+    assert (await person.get("/?before=rubbish")).status_code == 200
+
+
+async def test_remote_post_card_shows_warning_origin_and_image_links(browser, alice):
+    bea = await Actor.create(
+        username="bea", domain="gov-b.example", uri="https://gov-b.example/users/bea"
+    )
+    await Follow.create(follower=alice.actor, followee=bea, accepted=True)
+    post = await Post.create(
+        uri="https://gov-b.example/users/bea/statuses/1",
+        url="https://gov-b.example/@bea/1",
+        author=bea,
+        content_html="<p>spoiler inside</p>",
+        summary="Over de begroting",
+    )
+    await Attachment.create(
+        post=post,
+        uploader=bea,
+        filename="",
+        remote_url="https://gov-b.example/media/chart.png",
+        media_type="image/png",
+        alt_text="Grafiek van de uitgaven",
+        width=0,
+        height=0,
+    )
+    await Attachment.create(
+        post=post,
+        uploader=bea,
+        filename="",
+        remote_url="javascript:alert(1)",
+        media_type="image/png",
+        width=0,
+        height=0,
+    )
+    page = (await (await browser(alice)).get("/")).text
+    warning = page.index('<details class="content-warning">')
+    assert page.index("Over de begroting") > warning
+    assert warning < page.index("spoiler inside") < page.index("</details>", warning)
+    assert 'href="https://gov-b.example/@bea/1"' in page and "View at its origin" in page
+    assert 'href="https://gov-b.example/media/chart.png"' in page
+    assert "Image: Grafiek van de uitgaven" in page
+    assert 'src="https://gov-b.example' not in page
+    assert "javascript:" not in page

@@ -1,10 +1,16 @@
-"""Writing posts and articles: create, reply, edit with history, delete, appreciate."""
+"""Writing posts and articles: create, reply, edit with history, delete, appreciate.
+
+Each change announces itself to other servers (``services.fanout``) in its own transaction.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from fediverse_intranet import instance
@@ -14,6 +20,7 @@ from fediverse_intranet.models import (
     Account,
     Actor,
     Attachment,
+    Boost,
     Like,
     Mention,
     Notification,
@@ -25,9 +32,10 @@ from fediverse_intranet.models import (
     Tag,
     Visibility,
 )
-from fediverse_intranet.services import media, notifications
+from fediverse_intranet.services import fanout, media, notifications
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.visibility import can_view
+from outbox import documents
 
 MAX_NOTE_CHARS = 5_000
 MAX_ARTICLE_CHARS = 100_000
@@ -193,6 +201,7 @@ async def create_post(author: Actor, draft: Draft, in_reply_to: int | None = Non
             if parent is not None:
                 await Post.filter(id=parent.id).update(reply_count=parent.reply_count + 1)
             await _notify_new(post, parent, mentioned)
+            await fanout.post_created(post)
     except BaseException:
         for attachment in attachments:
             media.remove(attachment.filename)
@@ -225,7 +234,8 @@ async def edit_post(post_id: int, editor: Account, source: str, title: str = "")
     if draft.source == post.source and draft.title == post.title:
         return post  # nothing changed: no revision, no re-render
     html, hashtags, mentioned = await _render(draft.source)
-    previously = {m.actor_id for m in await Mention.filter(post=post)}
+    before = [m.actor for m in await Mention.filter(post=post).select_related("actor")]
+    previously = {actor.id for actor in before}
     async with in_transaction():
         await PostRevision.create(
             post=post,
@@ -240,22 +250,24 @@ async def edit_post(post_id: int, editor: Account, source: str, title: str = "")
         await _set_tags_and_mentions(post, hashtags, mentioned)
         newly = [a for a in mentioned if a.id not in previously]
         await _notify_new(post, None, newly)
+        await fanout.post_edited(post, before)
     return post
 
 
 async def delete_post(post_id: int, by: Account) -> None:
     """Authors delete their own posts; admins may delete any post (moderation)."""
-    post = await Post.filter(id=post_id, deleted_at=None).first()
+    post = await Post.filter(id=post_id, deleted_at=None).select_related("author").first()
     if post is None:
         raise NotFound("This post does not exist or you cannot see it.")
     if post.author_id != by.actor_id and not by.is_admin:
         raise PermissionDenied("Only the author or an administrator can delete this post.")
     files = [a.filename for a in await Attachment.filter(post=post)]
     async with in_transaction():
+        await fanout.post_deleting(post)
         await Post.filter(id=post.id).update(
-            deleted_at=now(), source="", title="", content_html="", like_count=0
+            deleted_at=now(), source="", title="", content_html="", like_count=0, boost_count=0
         )
-        for model in (PostTag, Mention, Attachment, PostRevision, Like):
+        for model in (PostTag, Mention, Attachment, PostRevision, Like, Boost):
             await model.filter(post_id=post.id).delete()
         if post.in_reply_to_id:
             parent = await Post.filter(id=post.in_reply_to_id).first()
@@ -265,21 +277,66 @@ async def delete_post(post_id: int, by: Account) -> None:
         media.remove(name)
 
 
-async def set_like(post_id: int, actor: Actor, liked: bool) -> Post:
-    post = await visible_post(post_id, actor)
-    async with in_transaction():
-        exists = await Like.filter(post=post, actor=actor).exists()
-        if liked and not exists:
-            await Like.create(post=post, actor=actor)
-            if not await Notification.filter(
-                kind=NotificationKind.LIKE, actor=actor, post=post
-            ).exists():
-                await notifications.notify(post.author, NotificationKind.LIKE, actor, post)
-        elif not liked and exists:
-            await Like.filter(post=post, actor=actor).delete()
-        post.like_count = await Like.filter(post=post).count()
-        await Post.filter(id=post.id).update(like_count=post.like_count)
+@dataclass(frozen=True)
+class Reaction:
+    """A person's one-click answer to a post (appreciation, boost): a row per person and
+    post with its activity's id, a counter on the post, a notification, an activity out."""
+
+    model: type[Like] | type[Boost]
+    counter: str  # the Post field that counts the rows
+    kind: NotificationKind
+    uri: Callable[[Any, Actor], str]  # the activity id of a saved row
+    given: Callable[[Any, Actor, Post], Awaitable[None]]  # tell other servers
+    taken_back: Callable[[Any, Actor, Post], Awaitable[None]]
+
+
+# Callables, not the functions themselves: ``outbox.documents`` and this module import each
+# other, so their names are looked up when a reaction happens, not when this module loads.
+APPRECIATION = Reaction(
+    Like,
+    "like_count",
+    NotificationKind.LIKE,
+    lambda row, actor: documents.like_uri(row, actor),
+    lambda row, actor, post: fanout.liked(row, actor, post),
+    lambda row, actor, post: fanout.unliked(row, actor, post),
+)
+
+
+async def react(reaction: Reaction, post: Post, actor: Actor, on: bool) -> Post:
+    """Give or take back a reaction; doing either twice changes nothing more. The row, the
+    count, the notification and the deliveries commit together."""
+    try:
+        async with in_transaction():
+            row = await reaction.model.filter(post=post, actor=actor).first()
+            if on and row is None:
+                row = await reaction.model.create(
+                    post=post, actor=actor, uri=f"urn:uuid:{uuid.uuid4()}"
+                )
+                row.uri = reaction.uri(row, actor)
+                await row.save(update_fields=["uri"])
+                await notify_once(post, reaction.kind, actor)
+                await reaction.given(row, actor, post)
+            elif not on and row is not None:
+                await row.delete()
+                await reaction.taken_back(row, actor, post)
+            count = await reaction.model.filter(post=post).count()
+            await Post.filter(id=post.id).update(**{reaction.counter: count})
+            setattr(post, reaction.counter, count)
+    except IntegrityError:
+        # The same person reacted the same way in a request that committed first.
+        await post.refresh_from_db(fields=[reaction.counter])
     return post
+
+
+async def set_like(post_id: int, actor: Actor, liked: bool) -> Post:
+    """Appreciate a post or take it back; a remote author is sent the Like or its Undo."""
+    return await react(APPRECIATION, await visible_post(post_id, actor), actor, liked)
+
+
+async def notify_once(post: Post, kind: NotificationKind, actor: Actor) -> None:
+    """Tell the author once per person and kind: taking back and giving again is no news."""
+    if not await Notification.filter(kind=kind, actor=actor, post=post).exists():
+        await notifications.notify(post.author, kind, actor, post)
 
 
 async def history(post_id: int, viewer: Actor) -> tuple[Post, list[PostRevision]]:

@@ -3,6 +3,11 @@
 Candidate ids come from one SQL query per timeline; mutes are applied after, and the page
 is topped up from further candidates so a muted word never leaves a page short.
 
+The home timeline also shows posts boosted by the people you follow (and by you). Posts and
+boosts are two streams, each paged by its own ids (a boost of an old post belongs where it
+was boosted, not where the post was written), merged by time; the cursor holds a position
+in each (``HomeCursor``), so every post and every boost is on exactly one page.
+
 Each query must read about a page of rows, not everything older than the cursor (see
 bench/timeline.py and bench/README.md): every ``ORDER BY id DESC LIMIT`` has to be served by
 an index that is walked newest first, in the innermost loop of its join, and ``IN`` on an
@@ -12,10 +17,20 @@ indexed column before ``id`` turns that walk into a read-everything-then-sort.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 
 from fediverse_intranet.content import plain_text
-from fediverse_intranet.models import Actor, Attachment, Like, Mute, MuteKind, Post, PostTag
+from fediverse_intranet.models import (
+    Actor,
+    Attachment,
+    Boost,
+    Like,
+    Mute,
+    MuteKind,
+    Post,
+    PostTag,
+)
 from fediverse_intranet.services import sql
 from fediverse_intranet.services.visibility import visible_sql
 
@@ -55,6 +70,25 @@ ORDER BY id DESC LIMIT :n
 # post of every followed tag (tens of thousands) and sorted them. NOT EXISTS counts a post once,
 # by the lowest followed tag it carries: a post with two followed tags filled two of the :n
 # places, and an older tagged post could then be skipped by every page.
+
+BOOSTS_SQL = """
+SELECT id FROM (
+  SELECT b.id AS id FROM boost b JOIN follow f ON f.followee_id = b.actor_id
+  WHERE f.follower_id = :viewer AND f.accepted AND b.id < :before
+    AND EXISTS (SELECT 1 FROM post p WHERE p.id = b.post_id AND p.deleted_at IS NULL
+      AND p.visibility = 'public')
+  ORDER BY b.id DESC LIMIT :n) followed
+UNION ALL
+SELECT id FROM (
+  SELECT b.id AS id FROM boost b
+  WHERE b.actor_id = :viewer AND b.id < :before
+    AND EXISTS (SELECT 1 FROM post p WHERE p.id = b.post_id AND p.deleted_at IS NULL
+      AND p.visibility = 'public')
+  ORDER BY b.id DESC LIMIT :n) own
+ORDER BY id DESC LIMIT :n
+"""
+# Boosts of public posts only: a boost must never show a post to someone it was not for
+# (``services.boosts`` refuses other boosts; this keeps a post made narrower out).
 
 _LOCAL_AUTHOR = "EXISTS (SELECT 1 FROM actor a WHERE a.id = p.author_id AND a.domain = '')"
 ORGANISATION_SQL = f"""
@@ -97,14 +131,38 @@ class PostView:
 
     post: Post
     liked: bool = False
+    boosted: bool = False  # by the viewer
+    boosted_by: Actor | None = None  # shown because this person boosted it
     attachments: list[Attachment] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HomeCursor:
+    """Where the next home page starts in each stream (below post 123 and boost 45 reads
+    ``123_45`` in a URL)."""
+
+    posts: int = NEWEST
+    boosts: int = NEWEST
+
+    @classmethod
+    def parse(cls, raw: str) -> HomeCursor | None:
+        """From a URL; anything malformed starts at the newest (a bare post id, as the
+        pages before boosts wrote it, continues the posts and restarts the boosts)."""
+        parts = raw.split("_")
+        if len(parts) > 2 or not all(p.isascii() and p.isdigit() and len(p) < 12 for p in parts):
+            return None
+        numbers = [min(int(p), NEWEST) for p in parts]
+        return cls(numbers[0], numbers[1] if len(numbers) == 2 else NEWEST)
+
+    def __str__(self) -> str:
+        return f"{self.posts}_{self.boosts}"
 
 
 @dataclass
 class Page:
     items: list[PostView]
-    next_before: int | None  # the cursor for the next (older) page, None at the end
+    next_before: int | HomeCursor | None  # where the next (older) page starts; None at the end
 
 
 @dataclass
@@ -128,6 +186,8 @@ class MuteFilter:
 
     def hides(self, view: PostView, viewer: Actor) -> bool:
         post = view.post
+        if view.boosted_by is not None and view.boosted_by.id in self.actors:
+            return True
         if post.author_id == viewer.id:
             return False
         if post.author_id in self.actors or self.tags.intersection(view.tags):
@@ -144,7 +204,12 @@ async def hydrate(ids: list[int], viewer: Actor) -> list[PostView]:
         return []
     posts = {p.id: p for p in await Post.filter(id__in=ids).select_related("author")}
     liked = set(await Like.filter(actor=viewer, post_id__in=ids).values_list("post_id", flat=True))
-    views = {i: PostView(posts[i], liked=i in liked) for i in ids if i in posts}
+    boosted = set(
+        await Boost.filter(actor=viewer, post_id__in=ids).values_list("post_id", flat=True)
+    )
+    views = {
+        i: PostView(posts[i], liked=i in liked, boosted=i in boosted) for i in ids if i in posts
+    }
     for attachment in await Attachment.filter(post_id__in=ids).order_by("id"):
         views[attachment.post_id].attachments.append(attachment)
     for post_tag in await PostTag.filter(post_id__in=ids).select_related("tag"):
@@ -173,8 +238,47 @@ async def _page(
     return Page(shown, cursor)
 
 
-async def home(viewer: Actor, before: int | None = None) -> Page:
-    return await _page(HOME_SQL, viewer, before, await MuteFilter.of(viewer))
+async def home(viewer: Actor, before: HomeCursor | None = None) -> Page:
+    """Posts and boosts, merged newest first; a post already on the page is not repeated."""
+    mutes = await MuteFilter.of(viewer)
+    at = before or HomeCursor()
+    shown: list[PostView] = []
+    on_page: set[int] = set()
+    for _ in range(MAX_ROUNDS):
+        post_ids = await sql.ids(HOME_SQL, viewer=viewer.id, before=at.posts, n=PAGE_SIZE + 1)
+        boosts = await _boosts(viewer, at.boosts)
+        views = {
+            v.post.id: v
+            for v in await hydrate(
+                list(dict.fromkeys(post_ids + [b.post_id for b in boosts])), viewer
+            )
+        }
+        posts = deque(views[i] for i in post_ids if i in views)
+        shares = deque((b, views[b.post_id]) for b in boosts if b.post_id in views)
+        more_posts, more_boosts = len(post_ids) > PAGE_SIZE, len(boosts) > PAGE_SIZE
+        while len(shown) < PAGE_SIZE and (posts or shares):
+            if (more_posts and not posts) or (more_boosts and not shares):
+                break  # a stream ran dry in this round: fetch again to keep the order right
+            if posts and (not shares or posts[0].post.created_at >= shares[0][0].created_at):
+                view = posts.popleft()
+                at = replace(at, posts=view.post.id)
+            else:
+                boost, view = shares.popleft()
+                at = replace(at, boosts=boost.id)
+                view = replace(view, boosted_by=boost.actor)
+            if view.post.id not in on_page and not mutes.hides(view, viewer):
+                on_page.add(view.post.id)
+                shown.append(view)
+        more = bool(posts or shares) or more_posts or more_boosts
+        if len(shown) == PAGE_SIZE or not more:
+            return Page(shown, at if more else None)
+    return Page(shown, at)
+
+
+async def _boosts(viewer: Actor, before: int) -> list[Boost]:
+    ids = await sql.ids(BOOSTS_SQL, viewer=viewer.id, before=before, n=PAGE_SIZE + 1)
+    rows = {b.id: b for b in await Boost.filter(id__in=ids).select_related("actor")}
+    return [rows[i] for i in ids if i in rows]
 
 
 async def organisation(viewer: Actor, before: int | None = None) -> Page:

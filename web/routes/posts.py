@@ -1,4 +1,5 @@
-"""Writing and reading posts: compose, thread, edit with history, delete, appreciate, pin news."""
+"""Writing and reading posts: compose, thread, edit with history, delete, appreciate, boost,
+pin news."""
 
 from __future__ import annotations
 
@@ -11,18 +12,20 @@ from starlette.routing import Route
 
 from fediverse_intranet.errors import DomainError, NotFound, PermissionDenied
 from fediverse_intranet.models import Announcement, PostKind, Visibility
-from fediverse_intranet.services import posts, social, timelines
+from fediverse_intranet.services import boosts, posts, social, timelines
 from fediverse_intranet.services.posts import MAX_IMAGES, Draft, ImageUpload
 from web.context import Ctx, choice, field_text, read_form, view
 from web.routes.auth import safe_next
 from web.timezone import parse_local_datetime
 
+MAX_POST_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
 
 def _post_id(request: Request) -> int:
-    try:
-        return int(request.path_params["post_id"])
-    except ValueError:
-        raise NotFound("This post does not exist or you cannot see it.") from None
+    raw = request.path_params["post_id"]
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= MAX_POST_ID):
+        raise NotFound("This post does not exist or you cannot see it.")
+    return int(raw)
 
 
 def _back(form: FormData, fallback: str) -> RedirectResponse:
@@ -137,6 +140,14 @@ async def like(request: Request, ctx: Ctx) -> Response:
 
 
 @view()
+async def boost(request: Request, ctx: Ctx) -> Response:
+    form = await read_form(ctx)
+    post_id = _post_id(request)
+    await boosts.set_boost(post_id, ctx.actor, boosted=request.url.path.endswith("/boost"))
+    return _back(form, f"/posts/{post_id}")
+
+
+@view()
 async def history(request: Request, ctx: Ctx) -> Response:
     post, revisions = await posts.history(_post_id(request), ctx.actor)
     return ctx.page("posts/history.html", post=post, revisions=revisions)
@@ -161,6 +172,8 @@ routes = [
     Route("/posts/{post_id}/delete", delete, methods=["GET", "POST"]),
     Route("/posts/{post_id}/like", like, methods=["POST"]),
     Route("/posts/{post_id}/unlike", like, methods=["POST"]),
+    Route("/posts/{post_id}/boost", boost, methods=["POST"]),
+    Route("/posts/{post_id}/unboost", boost, methods=["POST"]),
     Route("/posts/{post_id}/history", history),
     Route("/posts/{post_id}/pin", pin, methods=["POST"]),
     Route("/posts/{post_id}/unpin", pin, methods=["POST"]),

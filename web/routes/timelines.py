@@ -20,8 +20,9 @@ def _before(request: Request) -> int | None:
 
 @view()
 async def home(request: Request, ctx: Ctx) -> Response:
-    page = await timelines.home(ctx.actor, _before(request))
-    news = await social.current_announcements() if not _before(request) else []
+    cursor = timelines.HomeCursor.parse(request.query_params.get("before", ""))
+    page = await timelines.home(ctx.actor, cursor)
+    news = await social.current_announcements() if cursor is None else []
     return ctx.page(
         "timelines/home.html",
         page=page,
