@@ -362,3 +362,13 @@ async def test_only_public_posts_can_be_boosted(alice, audience, visibility):
         await boosts.set_boost(post.id, alice.actor, boosted=True)
     assert not await Boost.exists()
     assert await Delivery.all().count() == before
+
+
+async def test_undo_of_a_like_made_before_likes_had_ids_names_it_by_its_row(alice):
+    author = await remote("bea", "gov-b.example")
+    post = await remote_post(author)
+    old = await Like.create(actor=alice.actor, post=post)  # uri "" as migrated rows have
+    await posts.set_like(post.id, alice.actor, liked=False)
+    undo = (await sent("Undo"))["https://gov-b.example/inbox"]
+    assert undo["object"]["id"] == f"{ALICE}#likes/{old.id}"
+    assert undo["object"]["object"] == post.uri
