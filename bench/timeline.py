@@ -624,7 +624,7 @@ async def measure(data_dir: Path, built: dict, args: argparse.Namespace) -> None
                             lambda p=person, c=cursor: sql.ids(
                                 timelines.HOME_SQL,
                                 viewer=p.id,
-                                before=c,
+                                before=c.posts,
                                 n=timelines.PAGE_SIZE + 1,
                             )
                         )
