@@ -240,12 +240,14 @@ async def test_delete_reaches_everyone_the_post_reached(alice, audience):
     post = await posts.create_post(alice.actor, Draft("weg ermee @mo@other.example"))
     await Like.create(actor=liker, post=post, uri="https://likes.example/likes/1")
     await Boost.create(actor=booster, post=post, uri="https://boosts.example/announce/1")
+    await remote_post(await remote("replier", "replies.example"), "ja!", in_reply_to=post)
     await posts.delete_post(post.id, alice)
     deletes = await sent("Delete")
     assert set(deletes) == FOLLOWER_INBOXES | {
         "https://other.example/inbox",
         "https://likes.example/inbox",
         "https://boosts.example/inbox",
+        "https://replies.example/inbox",
     }
     delete = one(deletes)
     assert delete["id"] == f"{post.uri}#delete"
@@ -281,7 +283,7 @@ async def test_like_and_undo_of_a_remote_post_go_to_its_author(alice):
     await posts.set_like(post.id, alice.actor, liked=True)  # a second click changes nothing
     like_row = await Like.get(post=post, actor=alice.actor)
     assert like_row.uri == f"{ALICE}#likes/{like_row.id}"
-    like = (await sent("Like"))["https://gov-b.example/inbox"]
+    like = (await sent("Like"))["https://gov-b.example/users/bea/inbox"]
     assert like == {
         "@context": like["@context"],
         "id": like_row.uri,
@@ -290,7 +292,7 @@ async def test_like_and_undo_of_a_remote_post_go_to_its_author(alice):
         "object": post.uri,
     }
     await posts.set_like(post.id, alice.actor, liked=False)
-    undo = (await sent("Undo"))["https://gov-b.example/inbox"]
+    undo = (await sent("Undo"))["https://gov-b.example/users/bea/inbox"]
     assert undo["id"] == f"{like_row.uri}/undo"
     assert undo["object"]["id"] == like_row.uri and undo["object"]["type"] == "Like"
     await posts.set_like(post.id, alice.actor, liked=True)  # liked again: a new activity
@@ -369,6 +371,6 @@ async def test_undo_of_a_like_made_before_likes_had_ids_names_it_by_its_row(alic
     post = await remote_post(author)
     old = await Like.create(actor=alice.actor, post=post)  # uri "" as migrated rows have
     await posts.set_like(post.id, alice.actor, liked=False)
-    undo = (await sent("Undo"))["https://gov-b.example/inbox"]
+    undo = (await sent("Undo"))["https://gov-b.example/users/bea/inbox"]
     assert undo["object"]["id"] == f"{ALICE}#likes/{old.id}"
     assert undo["object"]["object"] == post.uri

@@ -97,20 +97,22 @@ async def post_deleting(post: Post) -> None:
         await _send(await documents.delete_document(post), post.author, audience)
 
 
-async def _to_author(post: Post, actor: Actor) -> list[Actor]:
-    """A remote post's author, unless they blocked ``actor``."""
-    return await _unblocked(actor, [post.author])
+async def _to_author(activity: dict, actor: Actor, post: Post) -> None:
+    """To a remote post's author's own inbox, as Mastodon sends a Like (``post.author``
+    loaded); not to an author who blocked ``actor``, nor to a colleague."""
+    for author in await _unblocked(actor, [post.author]):
+        inbox = author.inbox_url or author.shared_inbox_url
+        if inbox:
+            await deliveries.enqueue(activity, actor, [inbox])
 
 
 async def liked(like: Like, actor: Actor, post: Post) -> None:
-    """A Like of a remote post goes to its author (``post.author`` loaded)."""
-    activity = documents.like_document(like, actor, post)
-    await _send(activity, actor, await _to_author(post, actor))
+    await _to_author(documents.like_document(like, actor, post), actor, post)
 
 
 async def unliked(like: Like, actor: Actor, post: Post) -> None:
     activity = documents.undo_document(actor, documents.like_document(like, actor, post))
-    await _send(activity, actor, await _to_author(post, actor))
+    await _to_author(activity, actor, post)
 
 
 async def _boost_audience(actor: Actor, post: Post) -> list[Actor]:
