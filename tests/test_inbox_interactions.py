@@ -97,7 +97,7 @@ async def test_likes_that_are_not_for_us_change_nothing(client, alice, bob, remo
     carols = await Like.get()
     forged_undo = activity("Undo", mallory, {"id": carols.uri, "type": "Like", "actor": carol.uri})
     item = await send(client, mallory, forged_undo)
-    assert item.error == "ignored: only who liked may undo a like"
+    assert item.error == "ignored: only its actor may undo a like"
     by_id = await send(client, mallory, activity("Undo", mallory, carols.uri))
     assert by_id.error == "ignored: nothing of the sender's has this id"
     assert await counts(public) == (1, 0, 0)

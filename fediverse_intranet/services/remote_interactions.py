@@ -10,6 +10,8 @@ public posts) is checked here with the one visibility rule.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -42,17 +44,9 @@ async def like(actor: Actor, post: Post, uri: str) -> bool:
     return created
 
 
-async def unlike(actor: Actor, *, uri: str | None = None, post_uri: str | None = None) -> bool:
-    """Take a like back, named by the Like's id or by the post it was of."""
-    likes = Like.filter(actor=actor)
-    like = await (likes.filter(uri=uri) if uri else likes.filter(post__uri=post_uri)).first()
-    if like is None or not (uri or post_uri):
-        return False
-    post = await Post.get(id=like.post_id)
-    async with in_transaction():
-        await like.delete()
-        await _recount_likes(post)
-    return True
+async def unlike(actor: Actor, *, uri: str | None = None, about: str | None = None) -> bool:
+    """Take a like back, named by the Like's id or by the post it was of (``about``)."""
+    return await _take_back(Like, _recount_likes, actor, uri, about)
 
 
 async def boost(actor: Actor, post: Post, uri: str) -> Boost:
@@ -76,17 +70,9 @@ async def boost(actor: Actor, post: Post, uri: str) -> Boost:
     return made
 
 
-async def unboost(actor: Actor, *, uri: str | None = None, post_uri: str | None = None) -> bool:
-    """Take a boost back, named by the Announce's id or by the boosted post."""
-    boosts = Boost.filter(actor=actor)
-    found = await (boosts.filter(uri=uri) if uri else boosts.filter(post__uri=post_uri)).first()
-    if found is None or not (uri or post_uri):
-        return False
-    post = await Post.get(id=found.post_id)
-    async with in_transaction():
-        await found.delete()
-        await _recount_boosts(post)
-    return True
+async def unboost(actor: Actor, *, uri: str | None = None, about: str | None = None) -> bool:
+    """Take a boost back, named by the Announce's id or by the boosted post (``about``)."""
+    return await _take_back(Boost, _recount_boosts, actor, uri, about)
 
 
 async def block(blocker: Actor, target: Actor, uri: str) -> None:
@@ -98,15 +84,14 @@ async def block(blocker: Actor, target: Actor, uri: str) -> None:
         await Follow.filter(follower=target, followee=blocker).delete()
 
 
-async def unblock(blocker: Actor, *, uri: str | None = None, target: Actor | None = None) -> bool:
+async def unblock(blocker: Actor, *, uri: str | None = None, about: str | None = None) -> bool:
+    """Take a block back, named by the Block's id or by the blocked person (``about``)."""
     blocks = Block.filter(blocker=blocker)
     if uri:
-        blocks = blocks.filter(uri=uri)
-    elif target is not None:
-        blocks = blocks.filter(target=target)
-    else:
-        return False
-    return bool(await blocks.delete())
+        return bool(await blocks.filter(uri=uri).delete())
+    if about:
+        return bool(await blocks.filter(target__uri=about).delete())
+    return False
 
 
 async def forget_actor(actor: Actor) -> None:
@@ -126,6 +111,28 @@ async def forget_actor(actor: Actor) -> None:
             await _recount_boosts(post)
             replies = await Post.filter(in_reply_to_id=post.id, deleted_at=None).count()
             await Post.filter(id=post.id).update(reply_count=replies)
+
+
+async def _take_back(
+    model: type[Like] | type[Boost],
+    recount: Callable[[Post], Awaitable[None]],
+    actor: Actor,
+    uri: str | None,
+    post_uri: str | None,
+) -> bool:
+    """Remove ``actor``'s like or boost named by its activity id or by its post, and
+    recount; False when there was none."""
+    if not (uri or post_uri):
+        return False
+    mine = model.filter(actor=actor)
+    found = await (mine.filter(uri=uri) if uri else mine.filter(post__uri=post_uri)).first()
+    if found is None:
+        return False
+    post = await Post.get(id=found.post_id)  # type: ignore[union-attr]
+    async with in_transaction():
+        await found.delete()
+        await recount(post)
+    return True
 
 
 async def _notify_once(post: Post, kind: NotificationKind, actor: Actor) -> None:

@@ -12,7 +12,7 @@ read (a handler then fetches it from its origin, or ignores the activity).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -25,6 +25,8 @@ from fediverse_intranet.services.remote_actors import is_http_uri
 from fediverse_intranet.services.remote_posts import NotTaken
 
 T = TypeVar("T")
+# ``remove(sender, uri=activity id)`` or ``remove(sender, about=object id)``: True if removed.
+Remove = Callable[..., Awaitable[bool]]
 MAX_URI = 512  # the width of the activity_id and actor_uri columns (is_http_uri checks it)
 MAX_TYPE = 64
 MAX_DEPTH = 32
@@ -173,3 +175,18 @@ def taken() -> Iterator[None]:
         if exc.transient:
             raise HandlerError(exc.reason, retry=True) from None
         raise Ignored(exc.reason) from None
+
+
+async def undo_own(inbound: Inbound, noun: str, remove: Remove) -> None:
+    """Undo one of the sender's own activities (a like, boost or block): named by its id,
+    embedded or alone, else by what an embedded copy was about. Only its actor may undo it."""
+    ref, sender = inbound.activity.object, inbound.sender
+    if ref is None:
+        raise Ignored("nothing to undo")
+    if ref.actor is not None and ref.actor != sender.uri:
+        raise Ignored(f"only its actor may undo a {noun}")
+    removed = bool(ref.id) and await remove(sender, uri=ref.id)
+    if not removed and ref.object is not None:
+        removed = await remove(sender, about=ref.object)
+    if not removed:
+        raise Ignored(f"no such {noun}")

@@ -12,7 +12,7 @@ from activitypub.vocabulary import same_origin
 from fediverse_intranet.models import Actor, Follow, Post
 from fediverse_intranet.services import remote_interactions, remote_posts
 from fediverse_intranet.services.remote_actors import is_local_uri
-from inbox.handlers import Ignored, Inbound, ObjectRef, taken
+from inbox.handlers import Ignored, Inbound, ObjectRef, taken, undo_own
 
 
 async def handle_announce(inbound: Inbound) -> None:
@@ -30,16 +30,7 @@ async def handle_announce(inbound: Inbound) -> None:
 
 
 async def handle_undo_announce(inbound: Inbound) -> None:
-    ref, sender = inbound.activity.object, inbound.sender
-    if ref is None:
-        raise Ignored("nothing to undo")
-    if ref.actor is not None and ref.actor != sender.uri:
-        raise Ignored("only who boosted may undo a boost")
-    removed = bool(ref.id) and await remote_interactions.unboost(sender, uri=ref.id)
-    if not removed and ref.object is not None:
-        removed = await remote_interactions.unboost(sender, post_uri=ref.object)
-    if not removed:
-        raise Ignored("no such boost")
+    await undo_own(inbound, "boost", remote_interactions.unboost)
 
 
 async def _remote_post(ref: ObjectRef, booster: Actor) -> Post:

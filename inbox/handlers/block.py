@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fediverse_intranet.models import Actor
 from fediverse_intranet.services import remote_interactions
-from inbox.handlers import Ignored, Inbound
+from inbox.handlers import Ignored, Inbound, undo_own
 
 
 async def handle_block(inbound: Inbound) -> None:
@@ -16,17 +16,7 @@ async def handle_block(inbound: Inbound) -> None:
 
 
 async def handle_undo_block(inbound: Inbound) -> None:
-    ref, sender = inbound.activity.object, inbound.sender
-    if ref is None:
-        raise Ignored("nothing to undo")
-    if ref.actor is not None and ref.actor != sender.uri:
-        raise Ignored("only the blocker may undo a block")
-    removed = bool(ref.id) and await remote_interactions.unblock(sender, uri=ref.id)
-    target = await _local_person(ref.object)
-    if not removed and target is not None:
-        removed = await remote_interactions.unblock(sender, target=target)
-    if not removed:
-        raise Ignored("no such block")
+    await undo_own(inbound, "block", remote_interactions.unblock)
 
 
 async def _local_person(uri: str | None) -> Actor | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fediverse_intranet.models import Post
 from fediverse_intranet.services import remote_interactions
 from fediverse_intranet.services.remote_actors import is_local_uri
-from inbox.handlers import Ignored, Inbound, taken
+from inbox.handlers import Ignored, Inbound, taken, undo_own
 
 
 async def handle_like(inbound: Inbound) -> None:
@@ -22,14 +22,4 @@ async def handle_like(inbound: Inbound) -> None:
 
 
 async def handle_undo_like(inbound: Inbound) -> None:
-    """By the Like's id (embedded or alone), else by the post an embedded Like names."""
-    ref, sender = inbound.activity.object, inbound.sender
-    if ref is None:
-        raise Ignored("nothing to undo")
-    if ref.actor is not None and ref.actor != sender.uri:
-        raise Ignored("only who liked may undo a like")
-    removed = bool(ref.id) and await remote_interactions.unlike(sender, uri=ref.id)
-    if not removed and ref.object is not None:
-        removed = await remote_interactions.unlike(sender, post_uri=ref.object)
-    if not removed:
-        raise Ignored("no such like")
+    await undo_own(inbound, "like", remote_interactions.unlike)

@@ -13,8 +13,11 @@ async def handle_undo_unknown(inbound: Inbound) -> None:
     uri = ref.id if ref is not None else None
     if uri is None:
         raise Ignored("nothing to undo")
-    for undo in (remote_interactions.unlike, remote_interactions.unboost):
+    for undo in (
+        remote_interactions.unlike,
+        remote_interactions.unboost,
+        remote_interactions.unblock,
+    ):
         if await undo(sender, uri=uri):
             return
-    if not await remote_interactions.unblock(sender, uri=uri):
-        raise Ignored("nothing of the sender's has this id")
+    raise Ignored("nothing of the sender's has this id")
