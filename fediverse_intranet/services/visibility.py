@@ -1,4 +1,9 @@
-"""Who may see a post: the one rule, used by every page, timeline and (later) federation."""
+"""Who may see a post: the one rule, used by every page, timeline and federation.
+
+Remote posts follow it as they are stored (``services.remote_posts``): a followers-only post
+is seen by the author's accepted followers here and the people it mentions or addresses, a
+direct post by those people only. A remote post is never organisation-only.
+"""
 
 from __future__ import annotations
 

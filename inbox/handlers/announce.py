@@ -48,5 +48,6 @@ async def _remote_post(ref: ObjectRef, booster: Actor) -> Post:
     else:
         post, author = await remote_posts.fetch(ref.id)
     stored = await remote_posts.store(post, author, wanted=True)
-    assert stored is not None
+    if stored is None:  # cannot happen for a wanted post; said for the type checker
+        raise Ignored("the post could not be stored")
     return stored
