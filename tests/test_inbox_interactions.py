@@ -268,8 +268,9 @@ async def test_delete_of_a_person_removes_them_and_everything_of_theirs(client, 
     assert not await Actor.filter(uri=carol.uri).exists()
     assert not await Follow.exists() and not await Post.filter(uri=reply["id"]).exists()
     assert await counts(post) == (0, 0, 0)
-    await run_again()
+    await run_again()  # her activities again: she is gone (410), so they fail at once
     assert await counts(post) == (0, 0, 0)
+    assert await InboxItem.filter(state=WorkState.PENDING).count() == 0
 
 
 async def test_delete_from_an_unknown_gone_actor_is_answered_202_and_not_stored(

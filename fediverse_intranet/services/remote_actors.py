@@ -58,8 +58,8 @@ _MEMORY = 10_000  # entries kept in each in-process table below
 # In-process memory (per worker process; the database holds what must be shared):
 # key ids that are not "<actor>#fragment" (GoToSocial's ".../main-key") -> their owner.
 _key_owners: OrderedDict[str, str] = OrderedDict()
-# URL -> time.monotonic() of a failed fetch.
-_failures: OrderedDict[str, float] = OrderedDict()
+# URL -> (time.monotonic() of a failed fetch, whether trying again later may help).
+_failures: OrderedDict[str, tuple[float, bool]] = OrderedDict()
 # URL -> lock, so concurrent requests for one actor make one fetch.
 _locks: dict[str, asyncio.Lock] = {}
 
@@ -215,14 +215,16 @@ def _declared_owner(document: Mapping[str, Any], key_id: str) -> str:
 
 
 async def _fetch(url: str) -> Fetched:
-    failed_at = _failures.get(url)
-    if failed_at is not None and time.monotonic() - failed_at < FAILURE_COOLDOWN:
-        raise RemoteActorError("failed a moment ago; not trying again yet", transient=True)
+    failed = _failures.get(url)
+    if failed is not None and time.monotonic() - failed[0] < FAILURE_COOLDOWN:
+        raise RemoteActorError("failed a moment ago; not trying again yet", transient=failed[1])
     try:
         return await remote_client.signed_fetch(urldefrag(url).url)
     except FetchError as exc:
-        _remember(_failures, url, time.monotonic())
-        raise RemoteActorError(str(exc), transient=not exc.permanent) from exc
+        gone = exc.status == 410  # deleted for good: trying again cannot help
+        transient = not (exc.permanent or gone)
+        _remember(_failures, url, (time.monotonic(), transient))
+        raise RemoteActorError(str(exc), transient=transient) from exc
 
 
 async def _store(document: RemoteActor) -> Actor:
