@@ -47,9 +47,7 @@ async def _store(received: Received, recipient: Actor | None) -> bool:
     """Insert once; False when the activity was already here (a peer's retry, or a copy sent
     to several inboxes), which is still answered 202."""
     activity = received.activity
-    if await InboxItem.filter(activity_id=activity.id).exists():
-        return False
-    try:
+    try:  # no look first: the unique index decides, and a look costs a query per request
         await InboxItem.create(
             activity_id=activity.id,
             activity_type=activity.type,

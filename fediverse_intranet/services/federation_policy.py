@@ -9,6 +9,7 @@ Mastodon's domain blocks: blocking ``example.org`` also blocks ``social.example.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -56,8 +57,23 @@ class Policy:
             return False
 
 
+CACHE_SECONDS = 5.0  # a change made in another process takes effect here within this time
+_cached: tuple[float, Policy] | None = None
+
+
 async def current() -> Policy:
-    """The policy in force; an unreadable stored mode counts as open (and is fixed by saving)."""
+    """The policy in force. Read on every inbox request, so kept in memory for a few
+    seconds; saving it here takes effect at once."""
+    global _cached
+    if _cached is not None and time.monotonic() - _cached[0] < CACHE_SECONDS:
+        return _cached[1]
+    policy = await _stored()
+    _cached = (time.monotonic(), policy)
+    return policy
+
+
+async def _stored() -> Policy:
+    """An unreadable stored mode counts as open (and is fixed by saving)."""
     raw_mode = await settings_store.get(MODE_KEY, FederationMode.OPEN.value)
     try:
         mode = FederationMode(raw_mode)
@@ -94,7 +110,14 @@ async def set_policy(admin: Account, mode: str, domains_text: str) -> Policy:
         raise InvalidInput("List at most %(max)s domains.", field="domains", max=MAX_DOMAINS)
     await settings_store.put(MODE_KEY, chosen.value)
     await settings_store.put(DOMAINS_KEY, " ".join(domains))
+    forget()
     return Policy(chosen, tuple(domains))
+
+
+def forget() -> None:
+    """Read the stored policy again next time (after saving it; between tests)."""
+    global _cached
+    _cached = None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ sanitised before it is stored.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -62,6 +63,10 @@ _key_owners: OrderedDict[str, str] = OrderedDict()
 _failures: OrderedDict[str, tuple[float, bool]] = OrderedDict()
 # URL -> lock, so concurrent requests for one actor make one fetch.
 _locks: dict[str, asyncio.Lock] = {}
+# key id -> (time.monotonic() until which it holds, its owner): every inbox request needs the
+# signer, and reading it from the database each time halved the inbox's rate.
+_signers: OrderedDict[str, tuple[float, Actor]] = OrderedDict()
+SIGNER_MEMORY = 60.0  # seconds; a key that fails verification is looked up afresh anyway
 
 
 class RemoteActorError(Exception):
@@ -106,11 +111,16 @@ async def key_owner(key_id: str, *, refresh: bool = False) -> Actor | None:
     ``https://host/users/bob``; a key id without a fragment (GoToSocial) is a document of
     its own, whose ``owner`` on the same host is the actor.
     """
+    remembered = _signers.get(key_id)
+    if remembered is not None and not refresh and time.monotonic() < remembered[0]:
+        return remembered[1]
     try:
-        return await _key_owner(key_id, refresh)
+        owner = await _key_owner(key_id, refresh)
     except RemoteActorError as exc:
         log.info("no key %s: %s", key_id, exc.reason)
         return None
+    _remember(_signers, key_id, (time.monotonic() + SIGNER_MEMORY, owner))
+    return owner
 
 
 async def public_key_for(key_id: str, refresh: bool) -> PublicKey | None:
@@ -123,9 +133,15 @@ def public_key_of(actor: Actor) -> PublicKey | None:
     if not actor.public_key_pem:
         return None
     try:
-        return load_public_key(actor.public_key_pem)
+        return _parsed_key(actor.public_key_pem)
     except KeyFormatError:
         return None
+
+
+@functools.lru_cache(maxsize=_MEMORY)
+def _parsed_key(pem: str) -> PublicKey:
+    """Parsing a PEM costs more than verifying a signature with it: keep parsed keys."""
+    return load_public_key(pem)
 
 
 def forget() -> None:
@@ -133,6 +149,13 @@ def forget() -> None:
     _key_owners.clear()
     _failures.clear()
     _locks.clear()
+    _signers.clear()
+
+
+def forget_signer(uri: str) -> None:
+    """An actor changed or left: its remembered keys go (a few entries; a rare event)."""
+    for key_id in [k for k, (_, owner) in _signers.items() if owner.uri == uri]:
+        del _signers[key_id]
 
 
 def read_actor(document: Mapping[str, Any], fetched_url: str) -> RemoteActor:
@@ -229,6 +252,7 @@ async def _fetch(url: str) -> Fetched:
 
 async def _store(document: RemoteActor) -> Actor:
     """Insert or update the row; two processes fetching one new actor both end up updating."""
+    forget_signer(document.id)
     key = _usable_key(document)
     if key is not None and urldefrag(key.id).url != document.id:
         _remember(_key_owners, key.id, document.id)

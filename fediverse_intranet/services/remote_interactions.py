@@ -26,7 +26,7 @@ from fediverse_intranet.models import (
     Post,
     Visibility,
 )
-from fediverse_intranet.services import notifications
+from fediverse_intranet.services import notifications, remote_actors
 from fediverse_intranet.services.remote_posts import NotTaken
 from fediverse_intranet.services.visibility import can_view
 
@@ -104,6 +104,7 @@ async def forget_actor(actor: Actor) -> None:
     answered = await Post.filter(author=actor, in_reply_to_id__not_isnull=True).values_list(
         "in_reply_to_id", flat=True
     )
+    remote_actors.forget_signer(actor.uri)
     async with in_transaction():
         await actor.delete()  # the database cascades to everything of theirs
         for post in await Post.filter(id__in={*liked, *boosted, *answered}):
