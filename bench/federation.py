@@ -183,7 +183,7 @@ async def outbound(args: argparse.Namespace, inbox: str, data_dir: str) -> Outbo
 
 # --- inbound ------------------------------------------------------------------------------
 
-PEER_USER = "sender"
+SENDERS = 20  # people at the remote server who send; the worker handles them side by side
 
 
 @dataclass
@@ -215,45 +215,49 @@ def _free_port() -> int:
 @contextlib.asynccontextmanager
 async def _peer(key_pem: str) -> AsyncIterator[str]:
     """The remote server whose person signs the activities: serves only the actor document
-    (fetched once by the instance, then cached). Yields the actor's URI."""
+    (fetched once by the instance, then cached). Yields the server's base URL; its people
+    are ``/users/sender<n>``, all with the same key."""
     from aiohttp import web
 
     holder: dict[str, str] = {}
 
     async def actor(request: web.Request) -> web.Response:
-        uri = holder["uri"]
+        name = request.match_info["name"]
+        uri = f"{holder['base']}/users/{name}"
         document = {
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
             "id": uri,
             "type": "Person",
-            "preferredUsername": PEER_USER,
+            "preferredUsername": name,
             "inbox": f"{uri}/inbox",
             "publicKey": {"id": f"{uri}#main-key", "owner": uri, "publicKeyPem": key_pem},
         }
         return web.json_response(document, content_type="application/activity+json")
 
     app = web.Application()
-    app.router.add_get(f"/users/{PEER_USER}", actor)
+    app.router.add_get("/users/{name}", actor)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    holder["uri"] = f"http://127.0.0.1:{runner.addresses[0][1]}/users/{PEER_USER}"
+    holder["base"] = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
-        yield holder["uri"]
+        yield holder["base"]
     finally:
         await runner.cleanup()
 
 
 def _signed_creates(
-    count: int, actor_uri: str, key_pem: str, inbox: str, recipient: str
+    count: int, peer: str, key_pem: str, inbox: str, recipient: str
 ) -> list[tuple[bytes, dict[str, str]]]:
     """Signed POSTs of Create{Note} addressed to a person here (so the worker stores each
-    post), made before the clock starts: the sender's signing is not what is measured."""
+    post), from SENDERS people in turn, made before the clock starts: the sender's signing
+    is not what is measured."""
     from activitypub.signatures import sign_request
 
     requests = []
     for n in range(count):
+        actor_uri = f"{peer}/users/sender{n % SENDERS}"
         note_id = f"{actor_uri}/notes/{n}"
         activity = {
             "@context": "https://www.w3.org/ns/activitystreams",
@@ -381,18 +385,20 @@ async def inbound(args: argparse.Namespace, data_dir: str) -> Inbound:
     if await setup.wait() != 0:
         raise RuntimeError("could not create the receiving person")
     keys = generate_rsa_key_pair()
-    async with _peer(keys.public_pem) as actor_uri:
+    async with _peer(keys.public_pem) as peer:
         inbox, recipient = f"{base}/inbox", f"{base}/users/ontvanger"
-        requests = _signed_creates(args.activities, actor_uri, keys.private_pem, inbox, recipient)
+        requests = _signed_creates(args.activities, peer, keys.private_pem, inbox, recipient)
         server = await run("serve")
         try:
             await _wait_until_up(f"{base}/healthz", server)
-            await _post_all(inbox, requests[:20], 4)  # key fetched and cached, connections warm
-            seconds, accepted, statuses = await _post_all(inbox, requests[20:], args.concurrency)
+            await _post_all(inbox, requests[:SENDERS], 4)  # each key fetched once, connections warm
+            seconds, accepted, statuses = await _post_all(
+                inbox, requests[SENDERS:], args.concurrency
+            )
         finally:
             server.terminate()
             await server.wait()
-        if accepted != len(requests) - 20:
+        if accepted != len(requests) - SENDERS:
             print(f"warning: answers {statuses}", file=sys.stderr)
         database = Path(data_dir) / "db.sqlite3"
         worker = await run("worker")

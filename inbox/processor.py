@@ -72,7 +72,7 @@ HANDLERS: dict[str, Handler] = {
     "Undo/?": undo.handle_undo_unknown,
 }
 
-BATCH = 20
+BATCH = 50
 LEASE = timedelta(minutes=5)
 POLL_INTERVAL = 1.0  # seconds between looks at an empty queue
 # Delay after the n-th failed attempt (BACKOFF[n - 1]); after the last one the item fails.
@@ -118,10 +118,34 @@ async def run(stop: asyncio.Event, interval: float = POLL_INTERVAL) -> None:
 
 
 async def process_pending_once(limit: int = BATCH) -> int:
-    """Claim up to ``limit`` ready items and process each; returns how many were claimed."""
+    """Claim up to ``limit`` ready items and process them; returns how many were claimed.
+
+    One sender's activities are handled in the order they came (a Create before its
+    Update); different senders' side by side, so one item's database round trips overlap
+    another's work. Each sender is looked up once a batch, and the items that went well are
+    recorded together at the end (a crash before that means handling them again, which
+    handlers allow)."""
     items = await claim(limit)
+    by_sender: dict[str, list[InboxItem]] = {}
     for item in items:
-        await _process(item)
+        by_sender.setdefault(item.actor_uri, []).append(item)
+    senders: dict[str, Actor] = {}
+    done: dict[tuple[str, int], list[int]] = {}
+
+    async def in_order(queue: list[InboxItem]) -> None:
+        for item in queue:
+            note = await _process(item, senders)
+            if note is not None:
+                done.setdefault((note[:MAX_ERROR], item.attempts), []).append(item.id)
+
+    await asyncio.gather(*(in_order(queue) for queue in by_sender.values()))
+    finished = clock.now()
+    for (note, attempts), ids in done.items():
+        # ``attempts`` guards against a worker whose lease ran out and whose item was taken
+        # again meanwhile.
+        await InboxItem.filter(id__in=ids, attempts=attempts).update(
+            state=WorkState.DONE, error=note, processed_at=finished
+        )
     return len(items)
 
 
@@ -146,22 +170,22 @@ def retry_at(attempts: int, now: datetime) -> datetime | None:
     return now + BACKOFF[max(attempts, 1) - 1]
 
 
-async def _process(item: InboxItem) -> None:
+async def _process(item: InboxItem, senders: dict[str, Actor]) -> str | None:
+    """Handle one item; its note when it is done, None when its failure was recorded."""
     if item.attempts > MAX_ATTEMPTS:  # a worker died on it each time
         await _finish(item, WorkState.FAILED, f"gave up after {item.attempts - 1} attempts")
-        return
+        return None
     try:
-        note = await _handle(item)
+        return await _handle(item, senders)
     except HandlerError as exc:
         await _failed(item, exc.reason, retry=exc.retry)
     except Exception as exc:  # a bug or a database hiccup: retried, then failed
         log.exception("inbox item %s (%s) failed", item.id, item.activity_id)
         await _failed(item, f"{type(exc).__name__}: {exc}", retry=True)
-    else:
-        await _finish(item, WorkState.DONE, note)
+    return None
 
 
-async def _handle(item: InboxItem) -> str:
+async def _handle(item: InboxItem, senders: dict[str, Actor]) -> str:
     """Run the item's handler; returns the note to keep ("" or "ignored: why")."""
     try:
         activity = read_activity(item.body)
@@ -172,10 +196,13 @@ async def _handle(item: InboxItem) -> str:
     handler = await _handler_for(activity)
     if handler is None:
         return f"ignored: {activity.type} is not handled"
-    try:
-        sender = await remote_actors.resolve_actor(activity.actor)
-    except RemoteActorError as exc:
-        raise HandlerError(exc.reason, retry=exc.transient) from None
+    sender = senders.get(activity.actor)
+    if sender is None:
+        try:
+            sender = await remote_actors.resolve_actor(activity.actor)
+        except RemoteActorError as exc:
+            raise HandlerError(exc.reason, retry=exc.transient) from None
+        senders[activity.actor] = sender
     recipient = None
     if item.recipient_id is not None:
         recipient = await Actor.filter(id=item.recipient_id).first()
@@ -214,7 +241,6 @@ async def _failed(item: InboxItem, reason: str, *, retry: bool) -> None:
 
 
 async def _finish(item: InboxItem, state: WorkState, note: str) -> None:
-    # ``attempts`` guards against a worker whose lease ran out and whose item was taken again.
     await InboxItem.filter(id=item.id, attempts=item.attempts).update(
         state=state, error=note[:MAX_ERROR], processed_at=clock.now()
     )

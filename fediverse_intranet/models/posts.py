@@ -57,7 +57,8 @@ class Post(Model):
 
     class Meta:
         table = "post"
-        indexes = (("author_id", "id"), ("visibility", "id"))
+        # in_reply_to_uri: a stored remote post looks for replies that arrived before it
+        indexes = (("author_id", "id"), ("visibility", "id"), ("in_reply_to_uri",))
 
     @property
     def is_deleted(self) -> bool:

@@ -144,7 +144,7 @@ async def store(post: RemoteObject, author: Actor, *, wanted: bool = False) -> P
                 summary=plain_text(post.summary, MAX_SUMMARY) if post.summary else "",
                 created_at=_when(post.published),
             )
-            await _set_tags_and_mentions(created, post, addressed)
+            await _set_tags_and_mentions(created, post, addressed, fresh=True)
             await _set_attachments(created, post, author)
             if parent is not None:
                 await Post.filter(id=parent.id).update(reply_count=F("reply_count") + 1)
@@ -251,9 +251,13 @@ async def _parent(uri: str | None) -> Post | None:
     return await Post.filter(uri=uri).select_related("author").first()
 
 
-async def _set_tags_and_mentions(post: Post, remote: RemoteObject, people: list[Actor]) -> None:
-    await PostTag.filter(post=post).delete()
-    await Mention.filter(post=post).delete()
+async def _set_tags_and_mentions(
+    post: Post, remote: RemoteObject, people: list[Actor], *, fresh: bool = False
+) -> None:
+    """``fresh``: the post was created just now, so it has no tags or mentions to replace."""
+    if not fresh:
+        await PostTag.filter(post=post).delete()
+        await Mention.filter(post=post).delete()
     names = [normalise_tag(tag) for tag in remote.hashtags]
     for name in list(dict.fromkeys(n for n in names if n))[:MAX_TAGS]:
         tag, _ = await Tag.get_or_create(name=name)
