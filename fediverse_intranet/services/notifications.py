@@ -13,6 +13,13 @@ async def notify(recipient: Actor, kind: NotificationKind, actor: Actor, post: P
         await Notification.create(recipient=recipient, kind=kind, actor=actor, post=post)
 
 
+async def notify_once(post: Post, kind: NotificationKind, actor: Actor) -> None:
+    """Tell a post's author once per person and kind: an appreciation or boost taken back
+    and given again is no news."""
+    if not await Notification.filter(kind=kind, actor=actor, post=post).exists():
+        await notify(post.author, kind, actor, post)
+
+
 async def unread_count(recipient: Actor) -> int:
     return await Notification.filter(recipient=recipient, read_at=None).count()
 

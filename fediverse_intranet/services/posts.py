@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from fediverse_intranet import instance
@@ -23,7 +24,6 @@ from fediverse_intranet.models import (
     Boost,
     Like,
     Mention,
-    Notification,
     NotificationKind,
     Post,
     PostKind,
@@ -264,17 +264,30 @@ async def delete_post(post_id: int, by: Account) -> None:
     files = [a.filename for a in await Attachment.filter(post=post)]
     async with in_transaction():
         await fanout.post_deleting(post)
-        await Post.filter(id=post.id).update(
-            deleted_at=now(), source="", title="", content_html="", like_count=0, boost_count=0
-        )
-        for model in (PostTag, Mention, Attachment, PostRevision, Like, Boost):
-            await model.filter(post_id=post.id).delete()
-        if post.in_reply_to_id:
-            parent = await Post.filter(id=post.in_reply_to_id).first()
-            if parent and parent.reply_count > 0:
-                await Post.filter(id=parent.id).update(reply_count=parent.reply_count - 1)
+        await erase(post)
     for name in files:
         media.remove(name)
+
+
+async def erase(post: Post) -> None:
+    """What deleting a post, local or remote, does to the database (call it in a
+    transaction): the row stays as a tombstone so replies keep their place in the thread;
+    its text, tags, mentions, images, revisions, likes and boosts go."""
+    await Post.filter(id=post.id).update(
+        deleted_at=now(),
+        source="",
+        title="",
+        content_html="",
+        summary="",
+        like_count=0,
+        boost_count=0,
+    )
+    for model in (PostTag, Mention, Attachment, PostRevision, Like, Boost):
+        await model.filter(post_id=post.id).delete()
+    if post.in_reply_to_id:
+        await Post.filter(id=post.in_reply_to_id, reply_count__gt=0).update(
+            reply_count=F("reply_count") - 1
+        )
 
 
 @dataclass(frozen=True)
@@ -314,7 +327,7 @@ async def react(reaction: Reaction, post: Post, actor: Actor, on: bool) -> Post:
                 )
                 row.uri = reaction.uri(row, actor)
                 await row.save(update_fields=["uri"])
-                await notify_once(post, reaction.kind, actor)
+                await notifications.notify_once(post, reaction.kind, actor)
                 await reaction.given(row, actor, post)
             elif not on and row is not None:
                 await row.delete()
@@ -331,12 +344,6 @@ async def react(reaction: Reaction, post: Post, actor: Actor, on: bool) -> Post:
 async def set_like(post_id: int, actor: Actor, liked: bool) -> Post:
     """Appreciate a post or take it back; a remote author is sent the Like or its Undo."""
     return await react(APPRECIATION, await visible_post(post_id, actor), actor, liked)
-
-
-async def notify_once(post: Post, kind: NotificationKind, actor: Actor) -> None:
-    """Tell the author once per person and kind: taking back and giving again is no news."""
-    if not await Notification.filter(kind=kind, actor=actor, post=post).exists():
-        await notifications.notify(post.author, kind, actor, post)
 
 
 async def history(post_id: int, viewer: Actor) -> tuple[Post, list[PostRevision]]:

@@ -21,7 +21,6 @@ from fediverse_intranet.models import (
     Boost,
     Follow,
     Like,
-    Notification,
     NotificationKind,
     Post,
     Visibility,
@@ -39,7 +38,7 @@ async def like(actor: Actor, post: Post, uri: str) -> bool:
     async with in_transaction():
         _, created = await Like.get_or_create(actor=actor, post=post, defaults={"uri": uri})
         if created:
-            await _notify_once(post, NotificationKind.LIKE, actor)
+            await notifications.notify_once(post, NotificationKind.LIKE, actor)
             await _recount_likes(post)
     return created
 
@@ -60,7 +59,7 @@ async def boost(actor: Actor, post: Post, uri: str) -> Boost:
         async with in_transaction():
             made = await Boost.create(actor=actor, post=post, uri=uri)
             await post.fetch_related("author")
-            await _notify_once(post, NotificationKind.BOOST, actor)
+            await notifications.notify_once(post, NotificationKind.BOOST, actor)
             await _recount_boosts(post)
     except IntegrityError:  # the same boost, stored by a concurrent worker
         found = await Boost.filter(uri=uri).first()
@@ -134,13 +133,6 @@ async def _take_back(
         await found.delete()
         await recount(post)
     return True
-
-
-async def _notify_once(post: Post, kind: NotificationKind, actor: Actor) -> None:
-    """Tell the author once per person and kind: a like taken back and given again, or a
-    boost undone and repeated, is no news."""
-    if not await Notification.filter(kind=kind, actor=actor, post=post).exists():
-        await notifications.notify(post.author, kind, actor, post)
 
 
 async def _recount_likes(post: Post) -> None:

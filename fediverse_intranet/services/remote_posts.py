@@ -31,9 +31,7 @@ from fediverse_intranet.content import normalise_tag, plain_text, sanitize_html
 from fediverse_intranet.models import (
     Actor,
     Attachment,
-    Boost,
     Follow,
-    Like,
     Mention,
     NotificationKind,
     Post,
@@ -43,7 +41,7 @@ from fediverse_intranet.models import (
     Tag,
     Visibility,
 )
-from fediverse_intranet.services import federation_policy, notifications, remote_client
+from fediverse_intranet.services import federation_policy, notifications, posts, remote_client
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.remote_actors import (
     RemoteActorError,
@@ -195,21 +193,7 @@ async def delete(uri: str, author: Actor) -> Post:
     their place in the thread), its text, tags, mentions, images, likes and boosts go."""
     stored = await _authored(uri, author, "delete")
     async with in_transaction():
-        await Post.filter(id=stored.id).update(
-            deleted_at=now(),
-            source="",
-            title="",
-            content_html="",
-            summary="",
-            like_count=0,
-            boost_count=0,
-        )
-        for model in (PostTag, Mention, Attachment, PostRevision, Like, Boost):
-            await model.filter(post_id=stored.id).delete()
-        if stored.in_reply_to_id:
-            await Post.filter(id=stored.in_reply_to_id, reply_count__gt=0).update(
-                reply_count=F("reply_count") - 1
-            )
+        await posts.erase(stored)
     return stored
 
 
