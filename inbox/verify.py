@@ -14,22 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.message import Message
-from urllib.parse import quote, urlsplit
 
 from starlette.requests import ClientDisconnect, Request
 
-from activitypub.keys import PublicKey
-from activitypub.signatures import SignatureError, verify_request
-from fediverse_intranet import instance
 from fediverse_intranet.models import Actor
-from fediverse_intranet.services import federation_policy, remote_actors
+from fediverse_intranet.services import federation_policy, signed_requests
 from fediverse_intranet.services.remote_actors import same_server
 from inbox.handlers import Activity, ActivityError, read_activity
 
 MAX_BODY = 256 * 1024  # Mastodon's own posts are a few KB; 256 KiB leaves room for long articles
 MEDIA_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})
 
-BLOCKED = "this server is blocked here"
+BLOCKED = signed_requests.BLOCKED
 NOT_THE_SIGNER = "actor does not match the signature"
 FOREIGN_ID = "activity id not on the actor's host"
 UNKNOWN_ACTOR = "ignored: an actor unknown here deleting or updating itself"
@@ -104,36 +100,10 @@ async def verify_signature(
     request: Request, body: bytes, policy: federation_policy.Policy
 ) -> Actor:
     """The actor whose key signed the request (401 when there is no valid signature)."""
-    owners: dict[str, Actor] = {}
-
-    async def lookup(key_id: str, refresh: bool) -> PublicKey | None:
-        if not policy.allows_url(key_id):
-            raise InboxRefusal(403, BLOCKED)
-        owner = await remote_actors.key_owner(key_id, refresh=refresh)
-        if owner is None:
-            return None
-        owners[key_id] = owner
-        return remote_actors.public_key_of(owner)
-
-    scope = request.scope
-    target = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
-    if scope.get("query_string"):
-        target += b"?" + scope["query_string"]
-    headers = [
-        (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
-    ]
     try:
-        verified = await verify_request(
-            request.method,
-            target.decode("latin-1"),
-            headers,
-            body,
-            lookup,
-            scheme=urlsplit(instance.current().base_url).scheme,
-        )
-    except SignatureError as exc:
-        raise InboxRefusal(401, exc.reason) from None
-    return owners[verified.key_id]
+        return await signed_requests.signer_of(request.scope, body, policy)
+    except signed_requests.Unverified as exc:
+        raise InboxRefusal(exc.status, exc.reason) from None
 
 
 async def check_unknown_self(activity: Activity) -> None:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
 from starlette.requests import Request
@@ -29,12 +29,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from activitypub import nodeinfo, vocabulary, webfinger
-from activitypub.keys import PublicKey
-from activitypub.signatures import SignatureError, verify_request
 from activitypub.webfinger import WebFingerError
 from fediverse_intranet import instance
 from fediverse_intranet.models import Account, Actor, Follow, Mention, Post, Visibility
-from fediverse_intranet.services import federation_policy, remote_actors
+from fediverse_intranet.services import federation_policy, signed_requests
 from fediverse_intranet.services.accounts import USERNAME_RE
 from fediverse_intranet.services.visibility import can_view
 from outbox import documents
@@ -124,50 +122,16 @@ async def _requesting_actor(request: Request) -> Actor | None:
     """The actor whose key signed this GET (draft-cavage or RFC 9421), None when unsigned.
 
     A signature is optional, but one that is there must be good: a bad one is a 401 with the
-    reason, whatever the post, so the answer never tells whether a post exists. The key is
-    looked up as for inbox POSTs (``remote_actors.public_key_for``), after the federation
-    policy, so a blocked server's key is never fetched.
+    reason, whatever the post, so the answer never tells whether a post exists. Read as
+    inbox POSTs are (``services.signed_requests``).
     """
     if "signature" not in request.headers and "signature-input" not in request.headers:
         return None
     policy = await federation_policy.current()
-
-    async def lookup(key_id: str, refresh: bool) -> PublicKey | None:
-        if not policy.allows_url(key_id):
-            raise Refused(403, "this server is blocked here")
-        return await remote_actors.public_key_for(key_id, refresh)
-
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
     try:
-        verified = await verify_request(
-            request.method,
-            _signed_target(request),
-            headers,
-            None,
-            lookup,
-            scheme=urlsplit(instance.current().base_url).scheme,
-        )
-    except SignatureError as exc:
-        raise Refused(401, exc.reason) from None
-    signer = await remote_actors.key_owner(verified.key_id)
-    if signer is None:  # verified a moment ago: only a vanished row gets here
-        raise Refused(401, "unknown key")
-    return signer
-
-
-def _signed_target(request: Request) -> str:
-    """The request target as the peer sent (and signed) it.
-
-    Content negotiation rewrites ``/posts/1`` to ``/ap/posts/1`` before routing
-    (``fediverse_intranet.app``), so that prefix is taken off again.
-    """
-    scope = request.scope
-    raw: bytes = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
-    if raw.startswith(AP_PREFIX.encode() + b"/"):
-        raw = raw[len(AP_PREFIX) :]
-    if scope.get("query_string"):
-        raw += b"?" + scope["query_string"]
-    return raw.decode("latin-1")
+        return await signed_requests.signer_of(request.scope, None, policy, strip_prefix=AP_PREFIX)
+    except signed_requests.Unverified as exc:
+        raise Refused(exc.status, exc.reason) from None
 
 
 async def _may_fetch(post: Post, signer: Actor | None) -> bool:

@@ -1,0 +1,75 @@
+"""Who signed a request to us: one reading of HTTP signatures for inbox POSTs and for signed
+GETs of followers-only posts.
+
+The federation policy is asked before a key is looked up, so a blocked server's key is never
+fetched; the key's owner comes from ``remote_actors`` (remembered, refreshed once when a
+signature fails with the remembered key, for key rotation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from activitypub.keys import PublicKey
+from activitypub.signatures import SignatureError, verify_request
+from fediverse_intranet import instance
+from fediverse_intranet.models import Actor
+from fediverse_intranet.services import remote_actors
+from fediverse_intranet.services.federation_policy import Policy
+
+BLOCKED = "this server is blocked here"
+
+
+class Unverified(Exception):
+    """No acceptable signature: ``status`` 401 (missing, bad, unknown key) or 403 (blocked)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+async def signer_of(
+    scope: Mapping[str, Any], body: bytes | None, policy: Policy, *, strip_prefix: str = ""
+) -> Actor:
+    """The actor whose key signed this ASGI request. ``strip_prefix`` is a path prefix our
+    own routing added (content negotiation's ``/ap``) that the peer did not sign."""
+    owners: dict[str, Actor] = {}
+
+    async def lookup(key_id: str, refresh: bool) -> PublicKey | None:
+        if not policy.allows_url(key_id):
+            raise Unverified(403, BLOCKED)
+        owner = await remote_actors.key_owner(key_id, refresh=refresh)
+        if owner is None:
+            return None
+        owners[key_id] = owner
+        return remote_actors.public_key_of(owner)
+
+    headers = [
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
+    ]
+    try:
+        verified = await verify_request(
+            scope["method"],
+            request_target(scope, strip_prefix),
+            headers,
+            body,
+            lookup,
+            scheme=urlsplit(instance.current().base_url).scheme,
+        )
+    except SignatureError as exc:
+        raise Unverified(401, exc.reason) from None
+    return owners[verified.key_id]
+
+
+def request_target(scope: Mapping[str, Any], strip_prefix: str = "") -> str:
+    """The path and query exactly as the peer sent (and signed) them."""
+    raw: bytes = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
+    prefix = strip_prefix.encode()
+    if prefix and raw.startswith(prefix + b"/"):
+        raw = raw[len(prefix) :]
+    if scope.get("query_string"):
+        raw += b"?" + scope["query_string"]
+    return raw.decode("latin-1")
