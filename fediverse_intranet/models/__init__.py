@@ -10,6 +10,14 @@ from fediverse_intranet.models.accounts import (
 )
 from fediverse_intranet.models.actors import Actor, ActorTopic, Presence
 from fediverse_intranet.models.federation import Delivery, DeliveryHost, InboxItem, WorkState
+from fediverse_intranet.models.groups import (
+    Group,
+    GroupAccess,
+    GroupKind,
+    MemberRole,
+    Membership,
+    MemberState,
+)
 from fediverse_intranet.models.instance import InstanceSetting
 from fediverse_intranet.models.notifications import Notification, NotificationKind
 from fediverse_intranet.models.posts import (
@@ -45,10 +53,16 @@ __all__ = [
     "Delivery",
     "DeliveryHost",
     "Follow",
+    "Group",
+    "GroupAccess",
+    "GroupKind",
     "InboxItem",
     "InstanceSetting",
     "Invitation",
     "Like",
+    "MemberRole",
+    "MemberState",
+    "Membership",
     "LoginFailure",
     "Mention",
     "Mute",

@@ -21,6 +21,8 @@ class Actor(Model):
 
     id = fields.IntField(primary_key=True)
     username = fields.CharField(max_length=64)
+    # "person" or "group" (groups share the handle space: @omgevingswet@gov-a.example)
+    kind = fields.CharField(max_length=16, default="person", db_default="person")
     domain = fields.CharField(max_length=255, default="", db_default="")
     uri = fields.CharField(max_length=512, unique=True)
     display_name = fields.CharField(max_length=100, default="")
@@ -51,6 +53,10 @@ class Actor(Model):
     class Meta:
         table = "actor"
         unique_together = (("username", "domain"),)
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind == "group"
 
     @property
     def is_local(self) -> bool:

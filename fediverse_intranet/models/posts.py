@@ -18,6 +18,7 @@ class Visibility(StrEnum):
     ORGANISATION = "organisation"  # people of this instance only
     FOLLOWERS = "followers"
     DIRECT = "direct"  # mentioned people only
+    MEMBERS = "members"  # the members of the post's (closed or secret) group only
 
 
 class Tag(Model):
@@ -54,11 +55,23 @@ class Post(Model):
     url = fields.CharField(max_length=512, default="", db_default="")
     summary = fields.CharField(max_length=500, default="", db_default="")
     in_reply_to_uri = fields.CharField(max_length=512, default="", db_default="")
+    # Groups: the group a post was posted in (its ``audience``), pinned there, or locked by a
+    # moderator so no replies are taken.
+    group = fields.ForeignKeyField(
+        "models.Group", related_name="posts", null=True, on_delete=fields.CASCADE
+    )
+    pinned_at = fields.DatetimeField(null=True)
+    locked_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "post"
         # in_reply_to_uri: a stored remote post looks for replies that arrived before it
-        indexes = (("author_id", "id"), ("visibility", "id"), ("in_reply_to_uri",))
+        indexes = (
+            ("author_id", "id"),
+            ("visibility", "id"),
+            ("in_reply_to_uri",),
+            ("group_id", "id"),
+        )
 
     @property
     def is_deleted(self) -> bool:
