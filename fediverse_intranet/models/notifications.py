@@ -1,4 +1,6 @@
-"""What a person is told about: mentions, replies, appreciations and new followers."""
+"""What a person is told about: mentions, replies, appreciations, new followers, and in
+groups join requests (to moderators) and invitations. For the group kinds ``actor`` is the
+group."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ class NotificationKind(StrEnum):
     LIKE = "like"
     FOLLOW = "follow"
     BOOST = "boost"
+    GROUP_REQUEST = "group_request"  # someone asks to join a group you moderate
+    GROUP_INVITE = "group_invite"  # you are invited to a group
 
 
 class Notification(Model):

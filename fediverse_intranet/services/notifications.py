@@ -20,6 +20,15 @@ async def notify_once(post: Post, kind: NotificationKind, actor: Actor) -> None:
         await notify(post.author, kind, actor, post)
 
 
+async def notify_unread_once(recipient: Actor, kind: NotificationKind, actor: Actor) -> None:
+    """Tell someone once until they read it: ten join requests to a group are one piece of
+    news for its moderators, not ten."""
+    if not await Notification.filter(
+        recipient_id=recipient.id, kind=kind, actor_id=actor.id, read_at=None
+    ).exists():
+        await notify(recipient, kind, actor, None)
+
+
 async def unread_count(recipient: Actor) -> int:
     return await Notification.filter(recipient=recipient, read_at=None).count()
 
