@@ -1,6 +1,10 @@
 """Writing posts and articles: create, reply, edit with history, delete, appreciate.
 
 Each change announces itself to other servers (``services.fanout``) in its own transaction.
+
+A post in a group (and every reply to one) is written by a member, while the group is not
+archived and its thread not locked; its visibility follows the group: public in an open
+group, members-only in a closed or secret one, whatever the form said.
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ from fediverse_intranet.models import (
     Actor,
     Attachment,
     Boost,
+    Group,
+    GroupAccess,
     Like,
+    Membership,
+    MemberState,
     Mention,
     NotificationKind,
     Post,
@@ -32,7 +40,7 @@ from fediverse_intranet.models import (
     Tag,
     Visibility,
 )
-from fediverse_intranet.services import fanout, media, notifications
+from fediverse_intranet.services import fanout, groups, media, memberships, notifications
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.visibility import can_view
 from outbox import documents
@@ -172,12 +180,64 @@ async def visible_post(post_id: int, viewer: Actor | None) -> Post:
     return post
 
 
-async def create_post(author: Actor, draft: Draft, in_reply_to: int | None = None) -> Post:
+async def _group_for(
+    author: Actor, draft: Draft, parent: Post | None, group: Group | None
+) -> Group | None:
+    """The group a new post goes into (a reply goes where its parent is), after checking the
+    author may write there; the draft's visibility is set by the group."""
+    if parent is not None and parent.group_id is not None:
+        if group is not None and group.id != parent.group_id:
+            raise InvalidInput("A reply stays in the group of the post it answers.")
+        group = await Group.get(id=parent.group_id)
+    if parent is not None and await _locked(parent):
+        raise PermissionDenied("This thread is locked: it takes no new replies.")
+    if group is None:
+        if draft.visibility == Visibility.MEMBERS:
+            raise InvalidInput("Choose an option from the list.", field="visibility")
+        return None
+    await memberships.require_member(group, author)
+    await _require_writable(group)
+    open_group = group.access == GroupAccess.OPEN
+    draft.visibility = Visibility.PUBLIC if open_group else Visibility.MEMBERS
+    return group
+
+
+async def _require_writable(group: Group | int) -> None:
+    """An archived group is read-only: no posts, replies or edits (a project past its end
+    date is archived on the way)."""
+    if isinstance(group, int):
+        group = await Group.get(id=group)
+    await groups.archive_if_due(group)
+    groups.require_open_for_posts(group)
+
+
+async def _members_among(group_id: int, people: list[Actor]) -> list[Actor]:
+    """Mentioning someone outside a closed group neither shows them the post nor tells them."""
+    ids = await Membership.filter(
+        group_id=group_id, actor_id__in=[a.id for a in people], state=MemberState.MEMBER
+    ).values_list("actor_id", flat=True)
+    return [a for a in people if a.id in set(ids)]
+
+
+async def _locked(parent: Post) -> bool:
+    if parent.locked_at is not None:
+        return True
+    root = parent.thread_root_id
+    return root is not None and await Post.filter(id=root, locked_at__not_isnull=True).exists()
+
+
+async def create_post(
+    author: Actor, draft: Draft, in_reply_to: int | None = None, group: Group | None = None
+) -> Post:
+    """A new post or reply, optionally in a group (see the module's docstring)."""
     draft = _check(draft)
     parent = await visible_post(in_reply_to, author) if in_reply_to else None
+    group = await _group_for(author, draft, parent, group)
     html, hashtags, mentioned = await _render(draft.source)
     if parent is not None and parent.author not in mentioned and parent.author_id != author.id:
         mentioned.append(parent.author)
+    if group is not None and group.access != GroupAccess.OPEN:
+        mentioned = await _members_among(group.id, mentioned)
     attachments = await _store_images(author, draft.images)
     try:
         async with in_transaction():
@@ -191,6 +251,7 @@ async def create_post(author: Actor, draft: Draft, in_reply_to: int | None = Non
                 visibility=draft.visibility,
                 in_reply_to=parent,
                 thread_root_id=(parent.thread_root_id or parent.id) if parent else None,
+                group=group,
             )
             post.uri = instance.post_uri(post.id)
             await post.save(update_fields=["uri"])
@@ -229,11 +290,15 @@ async def _own_post(post_id: int, editor: Account) -> Post:
 async def edit_post(post_id: int, editor: Account, source: str, title: str = "") -> Post:
     """Change the text; the previous version is kept so the history shows what changed."""
     post = await _own_post(post_id, editor)
+    if post.group_id is not None:
+        await _require_writable(post.group_id)
     kept_images = await Attachment.filter(post=post).count()
     draft = _check(Draft(source, post.kind, title, post.visibility), kept_images)
     if draft.source == post.source and draft.title == post.title:
         return post  # nothing changed: no revision, no re-render
     html, hashtags, mentioned = await _render(draft.source)
+    if post.visibility == Visibility.MEMBERS and post.group_id is not None:
+        mentioned = await _members_among(post.group_id, mentioned)
     before = [m.actor for m in await Mention.filter(post=post).select_related("actor")]
     previously = {actor.id for actor in before}
     async with in_transaction():

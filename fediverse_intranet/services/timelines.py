@@ -1,4 +1,5 @@
-"""Timelines: home (what you follow), organisation, a tag, a person. Newest first, keyset paged.
+"""Timelines: home (what you follow and your groups), organisation, a tag, a group, a person.
+Newest first, keyset paged.
 
 Candidate ids come from one SQL query per timeline; mutes are applied after, and the page
 is topped up from further candidates so a muted word never leaves a page short.
@@ -32,7 +33,7 @@ from fediverse_intranet.models import (
     PostTag,
 )
 from fediverse_intranet.services import sql
-from fediverse_intranet.services.visibility import visible_sql
+from fediverse_intranet.services.visibility import can_view, visible_sql
 
 PAGE_SIZE = 20
 NEWEST = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
@@ -42,7 +43,7 @@ HOME_SQL = """
 SELECT id FROM (
   SELECT p.id AS id FROM post p JOIN follow f ON f.followee_id = p.author_id
   WHERE f.follower_id = :viewer AND f.accepted AND p.deleted_at IS NULL
-    AND p.visibility <> 'direct' AND p.id < :before
+    AND p.visibility NOT IN ('direct', 'members') AND p.id < :before
   ORDER BY p.id DESC LIMIT :n) followed
 UNION
 SELECT id FROM (
@@ -53,7 +54,14 @@ UNION
 SELECT id FROM (
   SELECT m.post_id AS id FROM mention m JOIN post p ON p.id = m.post_id
   WHERE m.actor_id = :viewer AND p.deleted_at IS NULL AND m.post_id < :before
+    AND p.visibility <> 'members'
   ORDER BY m.post_id DESC LIMIT :n) mentioned
+UNION
+SELECT id FROM (
+  SELECT p.id AS id FROM membership gm JOIN post p ON p.group_id = gm.group_id
+  WHERE gm.actor_id = :viewer AND gm.state = 'member' AND p.deleted_at IS NULL
+    AND p.in_reply_to_id IS NULL AND p.id < :before
+  ORDER BY p.id DESC LIMIT :n) grouped
 UNION
 SELECT id FROM (
   SELECT pt.post_id AS id FROM tag_follow tf JOIN post_tag pt ON pt.tag_id = tf.tag_id
@@ -65,6 +73,8 @@ SELECT id FROM (
   ORDER BY pt.post_id DESC LIMIT :n) tagged
 ORDER BY id DESC LIMIT :n
 """
+# ``followed`` and ``mentioned`` leave members-only posts out: those reach the home timeline
+# through ``grouped`` only, the first posts of threads in the groups the viewer is a member of.
 # ``tagged``: the post is checked in EXISTS, not joined, so the (tag_id, post_id) index stays the
 # innermost loop and SQLite stops each followed tag after a page of rows; joined, it read every
 # post of every followed tag (tens of thousands) and sorted them. NOT EXISTS counts a post once,
@@ -117,6 +127,14 @@ JOIN post p ON p.id = pt.post_id
 WHERE t.name = :tag AND pt.post_id < :before AND {visible_sql("p")}
 ORDER BY pt.post_id DESC LIMIT :n
 """
+
+GROUP_SQL = f"""
+SELECT p.id AS id FROM post p
+WHERE p.group_id = :group AND p.in_reply_to_id IS NULL AND p.pinned_at IS NULL
+  AND p.id < :before AND {visible_sql("p")}
+ORDER BY p.id DESC LIMIT :n
+"""
+# A group's page: its threads newest first; pinned ones are shown above (``pinned``).
 
 PERSON_SQL = f"""
 SELECT p.id AS id FROM post p
@@ -202,7 +220,9 @@ async def hydrate(ids: list[int], viewer: Actor) -> list[PostView]:
     """Load posts with what their cards show, keeping the order of ``ids``."""
     if not ids:
         return []
-    posts = {p.id: p for p in await Post.filter(id__in=ids).select_related("author")}
+    posts = {
+        p.id: p for p in await Post.filter(id__in=ids).select_related("author", "group__actor")
+    }
     liked = set(await Like.filter(actor=viewer, post_id__in=ids).values_list("post_id", flat=True))
     boosted = set(
         await Boost.filter(actor=viewer, post_id__in=ids).values_list("post_id", flat=True)
@@ -287,6 +307,19 @@ async def organisation(viewer: Actor, before: int | None = None) -> Page:
 
 async def tagged(viewer: Actor, tag: str, before: int | None = None) -> Page:
     return await _page(TAG_SQL, viewer, before, await MuteFilter.of(viewer), tag=tag)
+
+
+async def group(viewer: Actor, group_id: int, before: int | None = None) -> Page:
+    """A group's threads, newest first, without the pinned ones (``pinned`` has those)."""
+    return await _page(GROUP_SQL, viewer, before, await MuteFilter.of(viewer), group=group_id)
+
+
+async def pinned(viewer: Actor, group_id: int) -> list[PostView]:
+    """A group's pinned threads the viewer may see, most recently pinned first."""
+    rows = await Post.filter(group_id=group_id, pinned_at__not_isnull=True, deleted_at=None)
+    rows.sort(key=lambda p: p.pinned_at, reverse=True)
+    ids = [p.id for p in rows if await can_view(p, viewer)]
+    return await hydrate(ids, viewer)
 
 
 async def person(viewer: Actor, author: Actor, before: int | None = None) -> Page:

@@ -3,11 +3,22 @@
 Remote posts follow it as they are stored (``services.remote_posts``): a followers-only post
 is seen by the author's accepted followers here and the people it mentions or addresses, a
 direct post by those people only. A remote post is never organisation-only.
+
+A members-only post (a closed or secret group's) is seen by the group's members and its
+author, nobody else: not the organisation, not followers, not people it mentions.
 """
 
 from __future__ import annotations
 
-from fediverse_intranet.models import Actor, Follow, Mention, Post, Visibility
+from fediverse_intranet.models import (
+    Actor,
+    Follow,
+    Membership,
+    MemberState,
+    Mention,
+    Post,
+    Visibility,
+)
 
 
 async def can_view(post: Post, viewer: Actor | None) -> bool:
@@ -21,6 +32,13 @@ async def can_view(post: Post, viewer: Actor | None) -> bool:
         return False
     if post.visibility == Visibility.ORGANISATION:
         return viewer.is_local
+    if post.visibility == Visibility.MEMBERS:
+        return (
+            post.group_id is not None
+            and await Membership.filter(
+                group_id=post.group_id, actor_id=viewer.id, state=MemberState.MEMBER
+            ).exists()
+        )
     if await Mention.filter(post_id=post.id, actor_id=viewer.id).exists():
         return True
     if post.visibility == Visibility.FOLLOWERS:
@@ -38,8 +56,11 @@ def visible_sql(alias: str = "p") -> str:
     return (
         f"({alias}.deleted_at IS NULL AND ({alias}.author_id = :viewer"  # noqa: S608
         f" OR {alias}.visibility IN ('public', 'organisation')"
-        f" OR EXISTS (SELECT 1 FROM mention vm WHERE vm.post_id = {alias}.id"
-        f" AND vm.actor_id = :viewer)"
+        f" OR ({alias}.visibility <> 'members' AND EXISTS (SELECT 1 FROM mention vm"
+        f" WHERE vm.post_id = {alias}.id AND vm.actor_id = :viewer))"
+        f" OR ({alias}.visibility = 'members' AND EXISTS (SELECT 1 FROM membership vg"
+        f" WHERE vg.group_id = {alias}.group_id AND vg.actor_id = :viewer"
+        f" AND vg.state = 'member'))"
         f" OR ({alias}.visibility = 'followers' AND EXISTS (SELECT 1 FROM follow vf"
         f" WHERE vf.follower_id = :viewer AND vf.followee_id = {alias}.author_id"
         f" AND vf.accepted))))"
