@@ -201,22 +201,29 @@ class Instance:
 
 
 def create_users(wanted: list[tuple[Instance, str, bool]]) -> None:
-    """Accounts made with the CLI (``user create``), all at once: each run is a process."""
-    running = [
-        (
-            instance,
-            name,
-            instance.cli(
-                "user", "create", name,
-                "--email", f"{name}@{instance.host}",
-                "--password", PASSWORD,
-                "--display-name", f"{name.title()} of {instance.host}",
-                *(["--admin"] if admin else []),
-            ),
-        )
-        for instance, name, admin in wanted
-    ]  # fmt: skip
-    for instance, name, process in running:
-        output, _ = process.communicate(timeout=60)
-        if process.returncode != 0:
-            pytest.fail(f"user create {name} on {instance.host}: {output.decode()}", pytrace=False)
+    """Accounts made with the CLI (``user create``), one process per account: in parallel
+    across instances, one after another on each (two SQLite writers starting at once can
+    make one of them fail with "database is locked")."""
+    queues: dict[str, list[tuple[Instance, str, bool]]] = {}
+    for entry in wanted:
+        queues.setdefault(entry[0].host, []).append(entry)
+    while any(queues.values()):
+        running = [
+            (entry, _create_user(*entry)) for entry in (q.pop(0) for q in queues.values() if q)
+        ]
+        for (instance, name, _), process in running:
+            output, _ = process.communicate(timeout=60)
+            if process.returncode != 0:
+                pytest.fail(
+                    f"user create {name} on {instance.host}: {output.decode()}", pytrace=False
+                )
+
+
+def _create_user(instance: Instance, name: str, admin: bool) -> subprocess.Popen:
+    return instance.cli(
+        "user", "create", name,
+        "--email", f"{name}@{instance.host}",
+        "--password", PASSWORD,
+        "--display-name", f"{name.title()} of {instance.host}",
+        *(["--admin"] if admin else []),
+    )  # fmt: skip

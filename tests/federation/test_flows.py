@@ -22,11 +22,17 @@ def marker() -> str:
     return f"m{secrets.token_hex(4)}"
 
 
-async def follow_each_other(x: Person, y: Person) -> None:
+async def mutual_followers(
+    federation: Federation, sign_in: SignIn, on_a: str, on_b: str
+) -> tuple[Person, Person]:
+    """A person on gov-a and one on gov-b who follow each other, signed in."""
+    federation.accounts((federation.a, on_a), (federation.b, on_b))
+    x, y = await sign_in(federation.a, on_a), await sign_in(federation.b, on_b)
     await x.follow(y.handle)
     await y.follow(x.handle)
     await x.wait_following(y.handle)
     await y.wait_following(x.handle)
+    return x, y
 
 
 async def fetch_as(
@@ -113,10 +119,7 @@ async def _reply_appreciate_boost(author: Person, reader: Person) -> None:
 async def test_replies_appreciations_and_boosts_travel_both_ways(
     federation: Federation, sign_in: SignIn
 ) -> None:
-    a, b = federation.a, federation.b
-    federation.accounts((a, "amber"), (b, "bert"))
-    amber, bert = await sign_in(a, "amber"), await sign_in(b, "bert")
-    await follow_each_other(amber, bert)
+    amber, bert = await mutual_followers(federation, sign_in, "amber", "bert")
     await _reply_appreciate_boost(bert, amber)
     await _reply_appreciate_boost(amber, bert)
 
@@ -151,9 +154,6 @@ async def _edit_delete_rename(author: Person, reader: Person) -> None:
 async def test_edits_deletions_and_profile_changes_travel(
     federation: Federation, sign_in: SignIn
 ) -> None:
-    a, b = federation.a, federation.b
-    federation.accounts((a, "anna"), (b, "boris"))
-    anna, boris = await sign_in(a, "anna"), await sign_in(b, "boris")
-    await follow_each_other(anna, boris)
+    anna, boris = await mutual_followers(federation, sign_in, "anna", "boris")
     await _edit_delete_rename(boris, anna)
     await _edit_delete_rename(anna, boris)

@@ -3,7 +3,7 @@ inbox), and an allowlist that keeps a server out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -37,23 +37,22 @@ async def test_two_followers_on_one_server_get_one_delivery(
 
 
 @pytest.fixture
-def allowlist_on_a(federation: Federation) -> Iterator[None]:
-    """gov-a federates with gov-b only, as an admin would choose, and open again afterwards.
+async def allowlist_on_a(federation: Federation, sign_in: SignIn) -> AsyncIterator[None]:
+    """gov-a's admin lets it federate with gov-b only (Administration > Federation), and
+    opens it to every server again afterwards."""
+    federation.accounts((federation.a, "keeper"), admin=True)
+    keeper = await sign_in(federation.a, "keeper")
 
-    Written where the admin's choice is kept (``instance_setting``, read on every request):
-    there is no settings page for it yet.
-    """
-    a = federation.a
-    a.execute(
-        "INSERT OR REPLACE INTO instance_setting (key, value) VALUES"
-        " ('federation_mode', 'allowlist'), ('federation_domains', 'gov-b.test')"
-    )
+    async def choose(mode: str, domains: str) -> None:
+        page = "/admin/federation"
+        answer = await keeper.submit(page, page, mode=mode, domains=domains)
+        assert answer.status_code == 303, text_of(answer.text)[:300]
+
+    await choose("allowlist", "gov-b.test")
     try:
         yield
     finally:
-        a.execute(
-            "DELETE FROM instance_setting WHERE key IN ('federation_mode', 'federation_domains')"
-        )
+        await choose("open", "")
 
 
 async def test_allowlist_keeps_other_servers_out(
