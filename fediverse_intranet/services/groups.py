@@ -182,6 +182,7 @@ async def update_group(group: Group, editor: Actor, form: GroupForm) -> Group:
     Closing an open group makes its earlier posts members-only here too; opening a closed
     group never widens what was written for members only."""
     await memberships.require_moderator(group, editor)
+    _require_local(group)
     values = _clean(GroupForm(**{**form.__dict__, "kind": group.kind.value}))
     async with in_transaction():
         actor = group.actor
@@ -194,6 +195,11 @@ async def update_group(group: Group, editor: Actor, form: GroupForm) -> Group:
         if closing:
             await Post.filter(group_id=group.id).update(visibility=Visibility.MEMBERS)
     return group
+
+
+def _require_local(group: Group) -> None:
+    if not group.actor.is_local:
+        raise PermissionDenied("This group is run by another server: change it there.")
 
 
 def description_html(actor: Actor) -> str:
@@ -264,6 +270,7 @@ async def set_archived(group: Group, by: Actor, archived: bool, ends_on: str = "
     """Owners archive a group, or reopen it; a project past its end date reopens only with
     a new end date, or the next read would archive it again."""
     await memberships.require_owner(group, by)
+    _require_local(group)
     if archived:
         group.archived_at = group.archived_at or now()
         await group.save(update_fields=["archived_at"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from web.routes import admin, auth, notifications, people, posts, timelines
+from web.routes import admin, auth, groups, notifications, people, posts, timelines
 
 
 def all_routes() -> list[BaseRoute]:
@@ -13,6 +13,7 @@ def all_routes() -> list[BaseRoute]:
         *timelines.routes,
         *posts.routes,
         *people.routes,
+        *groups.routes,
         *notifications.routes,
         *admin.routes,
     ]

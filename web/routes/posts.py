@@ -11,8 +11,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from fediverse_intranet.errors import DomainError, NotFound, PermissionDenied
-from fediverse_intranet.models import Announcement, PostKind, Visibility
-from fediverse_intranet.services import boosts, posts, social, timelines
+from fediverse_intranet.models import Announcement, Post, PostKind, Visibility
+from fediverse_intranet.services import boosts, groups, memberships, posts, social, timelines
 from fediverse_intranet.services.posts import MAX_IMAGES, Draft, ImageUpload
 from web.context import Ctx, choice, field_text, read_form, view
 from web.routes.auth import safe_next
@@ -49,6 +49,7 @@ def _draft_values(form: FormData) -> dict[str, str]:
         "source": field_text(form, "source"),
         "visibility": field_text(form, "visibility", 20) or "public",
         "in_reply_to": field_text(form, "in_reply_to", 20),
+        "group": field_text(form, "group", 300),
     }
 
 
@@ -61,6 +62,7 @@ async def compose(request: Request, ctx: Ctx) -> Response:
         if reply_to.isdigit():
             parent = await posts.visible_post(int(reply_to), ctx.actor)
             values.update(in_reply_to=str(parent.id), visibility=parent.visibility.value)
+            values["in_group"] = "1" if parent.group_id else ""
             values["source"] = "" if parent.author_id == ctx.actor.id else f"@{_handle(parent)} "
         return ctx.page("posts/compose.html", form=values, parent=parent)
     form = await read_form(ctx, uploads=True)
@@ -69,6 +71,8 @@ async def compose(request: Request, ctx: Ctx) -> Response:
     try:
         if reply_id:
             parent = await posts.visible_post(reply_id, ctx.actor)
+            values["in_group"] = "1" if parent.group_id else ""
+        group = await groups.visible_group(values["group"], ctx.actor) if values["group"] else None
         draft = Draft(
             source=values["source"],
             kind=choice(PostKind, values["kind"], "kind"),
@@ -76,7 +80,7 @@ async def compose(request: Request, ctx: Ctx) -> Response:
             visibility=choice(Visibility, values["visibility"], "visibility"),
             images=await _images(form),
         )
-        post = await posts.create_post(ctx.actor, draft, in_reply_to=reply_id)
+        post = await posts.create_post(ctx.actor, draft, in_reply_to=reply_id, group=group)
     except DomainError as exc:
         return ctx.form_error("posts/compose.html", exc, form=values, parent=parent)
     return RedirectResponse(f"/posts/{post.id}", status_code=303)
@@ -93,13 +97,24 @@ async def show(request: Request, ctx: Ctx) -> Response:
     views = await timelines.hydrate([p.id for p in [*ancestors, post, *replies]], ctx.actor)
     by_id = {v.post.id: v for v in views}
     pinned = await Announcement.filter(post_id=post.id).exists()
+    focus = by_id[post.id]
+    group = focus.post.group if focus.post.group_id else None
+    moderates = group.id if group and await memberships.can_moderate(group, ctx.actor) else None
+    root = await Post.filter(id=post.thread_root_id).first() if post.thread_root_id else post
     return ctx.page(
         "posts/thread.html",
-        focus=by_id[post.id],
+        focus=focus,
         ancestors=[by_id[p.id] for p in ancestors if p.id in by_id],
         replies=[by_id[p.id] for p in replies if p.id in by_id],
         pinned=pinned,
-        form={"in_reply_to": str(post.id), "visibility": post.visibility.value},
+        moderates=moderates,
+        locked=root is not None and root.locked_at is not None,
+        archived=group is not None and group.archived_at is not None,
+        form={
+            "in_reply_to": str(post.id),
+            "visibility": post.visibility.value,
+            "in_group": "1" if group else "",
+        },
     )
 
 
