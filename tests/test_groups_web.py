@@ -207,3 +207,11 @@ async def test_archived_project_page_shows_banner_and_no_composer(browser, alice
     assert bad_reopen.status_code == 400
     await owner.submit("/groups/stadhuis/reopen", {"ends_on": ends})
     assert "Post in this group" in (await owner.get("/groups/stadhuis")).text
+
+
+async def test_a_groups_handle_as_a_profile_address_leads_to_the_group_page(browser, alice):
+    await make_group(alice)
+    person = await browser(alice)
+    answer = await person.get("/@omgevingswet")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/groups/omgevingswet"

@@ -53,6 +53,8 @@ def _cursor(request: Request) -> int | None:
 async def profile(request: Request, ctx: Ctx) -> Response:
     person = await _person(request.path_params["username"])
     handle = handle_of(person)
+    if person.is_group:  # groups share the handle space; their page is elsewhere
+        return RedirectResponse(f"/groups/{handle}", status_code=303)
     followers, following = await social.counts(person)
     return ctx.page(
         "people/profile.html",
