@@ -55,6 +55,10 @@ CONTEXT_TERMS: dict[str, Any] = {
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
     "knowsAbout": "schema:knowsAbout",
+    # Lemmy's group terms (FEP-1b12 groups): who may post, and the group's moderators.
+    "lemmy": "https://join-lemmy.org/ns#",
+    "postingRestrictedToMods": "lemmy:postingRestrictedToMods",
+    "moderators": {"@id": "lemmy:moderators", "@type": "@id"},
 }
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, CONTEXT_TERMS]
 
@@ -77,6 +81,7 @@ class Audience(StrEnum):
     PUBLIC = "public"
     FOLLOWERS = "followers"
     DIRECT = "direct"  # the mentioned people only
+    MEMBERS = "members"  # a closed group's members: its followers collection, never public
 
 
 # Building blocks
@@ -135,6 +140,33 @@ class PersonDoc:
 
 
 @dataclass(frozen=True)
+class GroupDoc:
+    """A group of this instance (FEP-1b12, as Lemmy serves a community): ``moderators`` is
+    the collection named in ``attributedTo``; ``members_only`` makes it approve followers by
+    hand (closed and secret groups, Lemmy's private communities)."""
+
+    id: str
+    username: str
+    name: str
+    summary: str
+    url: str
+    inbox: str
+    outbox: str
+    followers: str
+    moderators: str
+    featured: str
+    shared_inbox: str
+    key_id: str
+    public_key_pem: str
+    published: datetime
+    members_only: bool = False
+    discoverable: bool = True
+    posting_restricted: bool = False  # an archived group takes no posts
+    icon: Image | None = None
+    topics: tuple[Link, ...] = ()  # names without "#"
+
+
+@dataclass(frozen=True)
 class ApplicationDoc:
     """The instance actor: signs fetches and server-level activities for the whole instance."""
 
@@ -169,6 +201,8 @@ class NoteDoc:
     mentions: tuple[Link, ...] = ()  # href is the actor id
     hashtags: tuple[Link, ...] = ()  # names without "#"
     attachments: tuple[Image, ...] = ()
+    group: str | None = None  # FEP-1b12: the group it is posted in (its ``audience``)
+    group_followers: str = ""  # that group's followers collection
 
 
 # Builders
@@ -223,6 +257,59 @@ def person(doc: PersonDoc) -> dict[str, Any]:
     return out
 
 
+def group(doc: GroupDoc) -> dict[str, Any]:
+    """The Group document: Lemmy's community shape, plus topics as Mastodon hashtags."""
+    out: dict[str, Any] = {
+        "@context": CONTEXT,
+        "id": doc.id,
+        "type": "Group",
+        "preferredUsername": doc.username,
+        "name": doc.name,
+        "summary": doc.summary,
+        "url": doc.url,
+        "inbox": doc.inbox,
+        "outbox": doc.outbox,
+        "followers": doc.followers,
+        "featured": doc.featured,
+        "attributedTo": doc.moderators,
+        "moderators": doc.moderators,
+        "endpoints": {"sharedInbox": doc.shared_inbox},
+        "publicKey": _public_key(doc.id, doc.key_id, doc.public_key_pem),
+        "manuallyApprovesFollowers": doc.members_only,
+        "discoverable": doc.discoverable,
+        "indexable": doc.discoverable and not doc.members_only,
+        "postingRestrictedToMods": doc.posting_restricted,
+        "published": iso(doc.published),
+        "knowsAbout": [topic.name for topic in doc.topics],
+        "tag": [_hashtag(topic) for topic in doc.topics],
+    }
+    if doc.icon is not None:
+        out["icon"] = _image("Image", doc.icon)
+    return out
+
+
+def group_addressing(group_id: str, followers: str, members_only: bool) -> list[str]:
+    """``to`` of what a group sends (Lemmy's ``generate_to``): the group and the public for
+    an open group; the group and its followers, never the public, for a closed one."""
+    return [group_id, followers] if members_only else [group_id, PUBLIC]
+
+
+def group_announce(
+    group_id: str, id: str, activity: Mapping[str, Any], *, followers: str, members_only: bool
+) -> dict[str, Any]:
+    """FEP-1b12: the group wraps a member's activity, unchanged (its own ``@context``
+    included), in an Announce to its followers."""
+    return {
+        "@context": CONTEXT,
+        "id": id,
+        "type": "Announce",
+        "actor": group_id,
+        "to": group_addressing(group_id, followers, members_only),
+        "cc": [followers],
+        "object": dict(activity),
+    }
+
+
 def application(doc: ApplicationDoc) -> dict[str, Any]:
     """The instance actor, an Application like Mastodon's ``/actor``; nobody follows it."""
     return {
@@ -257,9 +344,25 @@ def addressing(
     return people, []
 
 
+def note_addressing(doc: NoteDoc) -> tuple[list[str], list[str]]:
+    """(to, cc) of a post. In a group, as Lemmy and FEP-1b12 write them: an open group's
+    posts are public, with the group in ``to`` and its followers and the mentioned in
+    ``cc``; a closed group's go to the group and its followers only, never to the public
+    nor to anyone mentioned outside it."""
+    mentioned = [m.href for m in doc.mentions]
+    if doc.group is None:
+        return addressing(doc.audience, doc.followers, mentioned)
+    members_only = doc.audience == Audience.MEMBERS
+    to = group_addressing(doc.group, doc.group_followers, members_only)
+    if members_only:
+        return to, []
+    people = [p for p in dict.fromkeys(mentioned) if p not in (doc.group, doc.group_followers)]
+    return to, [doc.group_followers, *people]
+
+
 def note(doc: NoteDoc) -> dict[str, Any]:
     """A Note, or an Article with a title."""
-    to, cc = addressing(doc.audience, doc.followers, (m.href for m in doc.mentions))
+    to, cc = note_addressing(doc)
     out: dict[str, Any] = {"@context": CONTEXT, "id": doc.id}
     out["type"] = "Article" if doc.article else "Note"
     if doc.article:
@@ -276,6 +379,8 @@ def note(doc: NoteDoc) -> dict[str, Any]:
             "content": doc.content,
         }
     )
+    if doc.group is not None:
+        out["audience"] = doc.group
     if doc.language:
         out["contentMap"] = {doc.language: doc.content}
     if doc.updated is not None:
@@ -321,8 +426,9 @@ def _activity(kind: str, id: str, actor: str, obj: Any, **extra: Any) -> dict[st
 
 
 def _audience_of(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """An activity about a post goes to the post's own audience (Mastodon copies to/cc)."""
-    return {"to": obj.get("to", [PUBLIC]), "cc": obj.get("cc", [])}
+    """An activity about a post goes to the post's own audience (Mastodon copies to/cc),
+    and names the post's group, if any, as its ``audience`` (FEP-1b12)."""
+    return {"to": obj.get("to", [PUBLIC]), "cc": obj.get("cc", []), "audience": obj.get("audience")}
 
 
 def create(actor: str, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -353,9 +459,15 @@ def update(actor: str, obj: Mapping[str, Any], updated: datetime) -> dict[str, A
 
 
 def delete(
-    actor: str, object_id: str, *, to: Sequence[str] = (PUBLIC,), cc: Sequence[str] = ()
+    actor: str,
+    object_id: str,
+    *,
+    to: Sequence[str] = (PUBLIC,),
+    cc: Sequence[str] = (),
+    audience: str | None = None,
 ) -> dict[str, Any]:
-    """Delete, with a Tombstone for the object as Mastodon sends it."""
+    """Delete, with a Tombstone for the object as Mastodon sends it; ``audience`` names the
+    group of a group post (FEP-1b12)."""
     return _activity(
         "Delete",
         f"{object_id}#delete",
@@ -363,6 +475,7 @@ def delete(
         {"id": object_id, "type": "Tombstone"},
         to=list(to),
         cc=list(cc),
+        audience=audience,
     )
 
 
@@ -404,8 +517,8 @@ def undo(actor: str, activity: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def like(actor: str, object_id: str, id: str) -> dict[str, Any]:
-    return _activity("Like", id, actor, object_id)
+def like(actor: str, object_id: str, id: str, *, audience: str | None = None) -> dict[str, Any]:
+    return _activity("Like", id, actor, object_id, audience=audience)
 
 
 def announce(
@@ -498,6 +611,8 @@ class RemoteActor:
     indexable: bool = False
     suspended: bool = False
     published: datetime | None = None
+    moderators: str | None = None  # a Group's moderators collection (its attributedTo)
+    posting_restricted: bool = False  # a Group where only moderators post
 
     @property
     def public_key(self) -> PublicKeyInfo | None:
@@ -552,7 +667,19 @@ def parse_actor(doc: object) -> RemoteActor:
         indexable=_flag(doc, "indexable"),
         suspended=_flag(doc, "suspended"),
         published=_datetime(doc.get("published")),
+        moderators=_moderators(doc, actor_id) if actor_type == "Group" else None,
+        posting_restricted=_flag(doc, "postingRestrictedToMods"),
     )
+
+
+def _moderators(doc: Mapping[str, Any], actor_id: str) -> str | None:
+    """A group's moderators collection: ``attributedTo`` (Lemmy, FEP-1b12) or ``moderators``
+    (older Lemmy), on the group's own server."""
+    for name in ("attributedTo", "moderators"):
+        url = _url(doc.get(name))
+        if url is not None and same_origin(url, actor_id):
+            return url
+    return None
 
 
 def same_origin(a: str, b: str) -> bool:

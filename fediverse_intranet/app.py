@@ -60,7 +60,9 @@ class SecurityHeaders:
 
 
 # URLs that are a web page for people and an ActivityStreams document for servers.
-_NEGOTIATED = re.compile(r"/(?:users/|@)(?P<user>[^/]+)|/posts/(?P<post>[^/]+)")
+_NEGOTIATED = re.compile(
+    r"/(?:users/|@)(?P<user>[^/]+)|/posts/(?P<post>[^/]+)|/groups/(?P<group>[^/]+)"
+)
 _REDIRECTABLE_NAME = re.compile(r"[A-Za-z0-9_]{1,30}")
 
 
@@ -83,10 +85,14 @@ class ActivityNegotiation:
             await self.app(scope, receive, send)
             return
         accept = b",".join(v for k, v in scope["headers"] if k == b"accept").decode("latin-1")
-        user, post = match.group("user"), match.group("post")
+        user, post, group = match.group("user"), match.group("post"), match.group("group")
         if prefers_activity_json(accept):
             target = (
-                f"{AP_PREFIX}/users/{user}" if user is not None else f"{AP_PREFIX}/posts/{post}"
+                f"{AP_PREFIX}/users/{user}"
+                if user is not None
+                else f"{AP_PREFIX}/groups/{group}"
+                if group is not None
+                else f"{AP_PREFIX}/posts/{post}"
             )
             scope = {**scope, "path": target, "raw_path": quote(target).encode("ascii")}
         elif scope["path"].startswith("/users/") and _REDIRECTABLE_NAME.fullmatch(user or ""):

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tortoise.exceptions import IntegrityError
 
-from fediverse_intranet.models import Actor, InboxItem
+from fediverse_intranet.models import Actor, Group, GroupAccess, InboxItem, Membership
 from inbox import verify
 from inbox.verify import InboxRefusal, Received
 
@@ -22,20 +22,35 @@ log = logging.getLogger(__name__)
 
 
 async def personal_inbox(request: Request) -> Response:
+    """A person's inbox, or a group's (groups share the handle space and the URL shape)."""
     username = request.path_params["username"].lower()
     recipient = await Actor.filter(username=username, domain="", account__is_active=True).first()
+    secret = False
+    if recipient is None:
+        group = await Group.filter(actor__username=username, actor__domain="").first()
+        recipient = await Actor.get(id=group.actor_id) if group is not None else None
+        secret = group is not None and group.access == GroupAccess.SECRET
     if recipient is None:
         return _refused(request, InboxRefusal(404, "no such person here"))
-    return await _receive(request, recipient)
+    return await _receive(request, recipient, secret=secret)
 
 
 async def shared_inbox(request: Request) -> Response:
     return await _receive(request, None)
 
 
-async def _receive(request: Request, recipient: Actor | None) -> Response:
+async def _receive(request: Request, recipient: Actor | None, *, secret: bool = False) -> Response:
+    """``secret``: the inbox of a secret group, which exists only for those invited to it
+    or in it; anyone else gets the 404 of a name nobody has."""
     try:
         received = await verify.receive(request)
+        if (
+            secret
+            and not await Membership.filter(
+                group__actor_id=recipient.id if recipient else 0, actor_id=received.signer.id
+            ).exists()
+        ):
+            raise InboxRefusal(404, "no such person here")
     except InboxRefusal as refusal:
         return _refused(request, refusal)
     if await _store(received, recipient):
@@ -70,5 +85,6 @@ def _refused(request: Request, refusal: InboxRefusal) -> Response:
 
 routes = [
     Route("/users/{username}/inbox", personal_inbox, methods=["POST"]),
+    Route("/groups/{username}/inbox", personal_inbox, methods=["POST"]),
     Route("/inbox", shared_inbox, methods=["POST"]),
 ]

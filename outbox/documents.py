@@ -26,7 +26,12 @@ from fediverse_intranet.models import (
     Attachment,
     Boost,
     Follow,
+    Group,
+    GroupAccess,
     Like,
+    MemberRole,
+    Membership,
+    MemberState,
     Mention,
     Post,
     PostKind,
@@ -39,6 +44,7 @@ from fediverse_intranet.models import (
 # module (through its fan-out) to write the activities of a change, and a name imported
 # from a half-loaded module would not exist yet.
 from fediverse_intranet.services import accounts, keys, profiles
+from fediverse_intranet.services import groups as group_rules
 from fediverse_intranet.services import posts as post_rules
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.remote_client import (  # noqa: F401 (used by outbox.routes)
@@ -61,6 +67,7 @@ AUDIENCES = {
     Visibility.PUBLIC: Audience.PUBLIC,
     Visibility.FOLLOWERS: Audience.FOLLOWERS,
     Visibility.DIRECT: Audience.DIRECT,
+    Visibility.MEMBERS: Audience.MEMBERS,
 }
 # Profile facts as PropertyValue fields, in the order of the profile page.
 PROFILE_FIELDS = (
@@ -146,10 +153,6 @@ async def person_doc(actor: Actor, *, suspended: bool = False) -> PersonDoc:
         for label, name in PROFILE_FIELDS
         if getattr(actor, name)
     )
-    icon = None
-    if actor.photo:
-        media_type = MEDIA_TYPES.get(actor.photo.rpartition(".")[2].lower(), "image/jpeg")
-        icon = Image(media_url(actor.photo), media_type)
     return PersonDoc(
         id=actor.uri,
         username=actor.username,
@@ -166,11 +169,19 @@ async def person_doc(actor: Actor, *, suspended: bool = False) -> PersonDoc:
         key_id=keys.key_id(actor),
         public_key_pem=actor.public_key_pem,
         published=actor.created_at,
-        icon=icon,
+        icon=icon_of(actor),
         fields=fields,
         topics=tuple(Link(post_rules.tag_url(name), name) for name in topics),
         suspended=suspended,
     )
+
+
+def icon_of(actor: Actor) -> Image | None:
+    """A local person's or group's photo, as their actor's ``icon``."""
+    if not actor.photo:
+        return None
+    media_type = MEDIA_TYPES.get(actor.photo.rpartition(".")[2].lower(), "image/jpeg")
+    return Image(media_url(actor.photo), media_type)
 
 
 async def featured_tags_document(actor: Actor) -> dict:
@@ -239,6 +250,12 @@ async def note_docs(posts: list[Post]) -> list[NoteDoc]:
             "actor_id", "locale"
         )
     )
+    groups = {
+        row.id: row.actor
+        for row in await Group.filter(
+            id__in={p.group_id for p in posts if p.group_id}
+        ).select_related("actor")
+    }
     return [
         NoteDoc(
             id=post.uri,
@@ -256,9 +273,17 @@ async def note_docs(posts: list[Post]) -> list[NoteDoc]:
             mentions=tuple(mentions[post.id]),
             hashtags=tuple(hashtags[post.id]),
             attachments=tuple(images[post.id]),
+            group=groups[post.group_id].uri if post.group_id in groups else None,
+            group_followers=_group_followers(groups.get(post.group_id)),
         )
         for post in posts
     ]
+
+
+def _group_followers(group: Actor | None) -> str:
+    if group is None:
+        return ""
+    return followers_of(group) if group.is_local else group.followers_url
 
 
 async def note_document(post: Post) -> dict:
@@ -281,8 +306,8 @@ async def delete_document(post: Post) -> dict:
     """A Tombstone addressed as the post was (read before its mentions are removed): a
     direct post's deletion names nobody the post itself did not."""
     (doc,) = await note_docs([post])
-    to, cc = vocabulary.addressing(doc.audience, doc.followers, (m.href for m in doc.mentions))
-    return vocabulary.delete(post.author.uri, post.uri, to=to, cc=cc)
+    to, cc = vocabulary.note_addressing(doc)
+    return vocabulary.delete(post.author.uri, post.uri, to=to, cc=cc, audience=doc.group)
 
 
 def like_uri(like: Like, actor: Actor) -> str:
@@ -402,3 +427,94 @@ async def nodeinfo_document(version: str) -> dict:
         open_registrations=bool(await accounts.signup_domains()),
         node_name=settings.instance_name or settings.domain,
     )
+
+
+# Groups (FEP-1b12)
+
+
+def moderators_url(group: Actor) -> str:
+    """A local group's moderators collection (its ``attributedTo``, as Lemmy names it)."""
+    return f"{group.uri}/moderators"
+
+
+def group_page(group: Actor) -> str:
+    return f"{base_url()}/groups/{group.username}"
+
+
+def followers_of(actor: Actor) -> str:
+    """The followers collection of a local person or group (the same path for both)."""
+    return f"{actor.uri}/followers"
+
+
+async def group_document(group: Group) -> dict:
+    """The Group JSON of a local group (``group.actor`` loaded)."""
+    actor = await keys.ensure_keys(group.actor)
+    urls = endpoints(actor)
+    topics = await group_rules.topics_of(group)
+    return vocabulary.group(
+        vocabulary.GroupDoc(
+            id=actor.uri,
+            username=actor.username,
+            name=actor.name,
+            summary=group_rules.description_html(actor),
+            url=group_page(actor),
+            inbox=urls.inbox,
+            outbox=urls.outbox,
+            followers=urls.followers,
+            moderators=moderators_url(actor),
+            featured=urls.featured,
+            shared_inbox=urls.shared_inbox,
+            key_id=keys.key_id(actor),
+            public_key_pem=actor.public_key_pem,
+            published=group.created_at,
+            members_only=group.members_only,
+            discoverable=group.access != GroupAccess.SECRET,
+            posting_restricted=group.archived_at is not None,
+            icon=icon_of(actor),
+            topics=tuple(Link(post_rules.tag_url(name), name) for name in topics),
+        )
+    )
+
+
+async def group_moderators_document(group: Group) -> dict:
+    """Lemmy's moderators collection (the group's ``attributedTo``): owners and moderators."""
+    rows = (
+        await Membership.filter(
+            group=group, state=MemberState.MEMBER, role__in=[MemberRole.OWNER, MemberRole.MODERATOR]
+        )
+        .select_related("actor")
+        .order_by("id")
+    )
+    items = [row.actor.uri for row in rows]
+    return {
+        "@context": vocabulary.CONTEXT,
+        "id": moderators_url(group.actor),
+        "type": "OrderedCollection",
+        "totalItems": len(items),
+        "orderedItems": items,
+    }
+
+
+async def group_collection_document(group: Group, which: str) -> dict:
+    """Followers (members), outbox and featured (pinned posts) of a group: counts and public
+    posts of an open group; a members-only group shows outsiders nothing but its member
+    count (Lemmy's private communities list no followers either)."""
+    urls = endpoints(group.actor)
+    members = Membership.filter(group=group, state=MemberState.MEMBER)
+    if which == "followers":
+        return vocabulary.ordered_collection(urls.followers, await members.count())
+    posts = Post.filter(group=group, deleted_at=None, visibility=Visibility.PUBLIC)
+    if group.members_only:
+        posts = posts.filter(id=0)  # nothing of a closed group is public
+    if which == "featured":
+        posts = posts.filter(pinned_at__not_isnull=True)
+    rows = await posts.order_by("-id").limit(PAGE_SIZE).select_related("author")
+    docs = await note_docs(rows)
+    if which == "featured":
+        items = [vocabulary.note(doc) for doc in docs]
+    else:
+        items = [vocabulary.create(doc.attributed_to, vocabulary.note(doc)) for doc in docs]
+    collection = urls.featured if which == "featured" else urls.outbox
+    out = vocabulary.ordered_collection(collection, len(items))
+    out["orderedItems"] = [{k: v for k, v in i.items() if k != "@context"} for i in items]
+    return out

@@ -31,8 +31,19 @@ from starlette.routing import BaseRoute, Mount, Route
 from activitypub import nodeinfo, vocabulary, webfinger
 from activitypub.webfinger import WebFingerError
 from fediverse_intranet import instance
-from fediverse_intranet.models import Account, Actor, Follow, Mention, Post, Visibility
-from fediverse_intranet.services import federation_policy, signed_requests
+from fediverse_intranet.models import (
+    Account,
+    Actor,
+    Follow,
+    Group,
+    GroupAccess,
+    Membership,
+    MemberState,
+    Mention,
+    Post,
+    Visibility,
+)
+from fediverse_intranet.services import federation_policy, remote_groups, signed_requests
 from fediverse_intranet.services.accounts import USERNAME_RE
 from fediverse_intranet.services.visibility import can_view
 from outbox import documents
@@ -134,6 +145,33 @@ async def _requesting_actor(request: Request) -> Actor | None:
         raise Refused(exc.status, exc.reason) from None
 
 
+async def _local_group(raw: str, signer: Actor | None) -> Group:
+    """A group of ours by handle. A secret group exists only for a signer on a server
+    where someone is in it or invited to it; for anyone else it is the 404 of no group."""
+    name = raw.lower()
+    group = None
+    if USERNAME_RE.fullmatch(name):
+        group = (
+            await Group.filter(actor__username=name, actor__domain="")
+            .select_related("actor")
+            .first()
+        )
+    if group is None:
+        raise Refused(404, "no such person here")
+    if group.access == GroupAccess.SECRET and not await _knows_secret(group, signer):
+        raise Refused(404, "no such person here")
+    return group
+
+
+async def _knows_secret(group: Group, signer: Actor | None) -> bool:
+    if signer is None:
+        return False
+    rows = Membership.filter(group_id=group.id, state__in=[MemberState.MEMBER, MemberState.INVITED])
+    if signer.is_local:
+        return await rows.filter(actor_id=signer.id).exists()
+    return await rows.filter(actor__domain=signer.domain).exists()
+
+
 async def _may_fetch(post: Post, signer: Actor | None) -> bool:
     """Who on another server may fetch a post: anyone for public ones; followers-only ones
     by a server where someone follows the author (or is mentioned), direct ones by a server
@@ -149,6 +187,9 @@ async def _may_fetch(post: Post, signer: Actor | None) -> bool:
         return False
     if signer.is_local:
         return await can_view(post, signer)
+    if post.visibility == Visibility.MEMBERS:  # a closed group's: its members' servers
+        group = await Group.filter(id=post.group_id or 0).first()
+        return group is not None and await remote_groups.server_has_member(group, signer)
     mentioned = Mention.filter(post_id=post.id, actor__domain=signer.domain)
     if post.visibility == Visibility.FOLLOWERS:
         follows = Follow.filter(
@@ -208,14 +249,24 @@ async def _jrd_for_url(resource: str) -> dict[str, Any]:
     path = asked.path.rstrip("/")
     if path in ("", "/actor"):
         return await _instance_jrd(resource)
-    match = re.fullmatch(r"/(?:users/|@)([^/]+)", path)
+    match = re.fullmatch(r"/(?:users/|@|groups/)([^/]+)", path)
     if match is None:
         raise Refused(404, "not a person of this server")
     return await _person_jrd(match.group(1))
 
 
 async def _person_jrd(raw: str) -> dict[str, Any]:
-    actor = (await _person(raw)).actor
+    """A person, or a group (they share the handle space); secret groups are not found."""
+    try:
+        actor = (await _person(raw)).actor
+    except Refused:
+        group = await _local_group(raw, None)
+        return webfinger.build_jrd(
+            username=group.actor.username,
+            host=instance.current().domain,
+            actor_url=group.actor.uri,
+            profile_url=documents.group_page(group.actor),
+        )
     return webfinger.build_jrd(
         username=actor.username,
         host=instance.current().domain,
@@ -283,8 +334,12 @@ def _version() -> str:
 @refusing
 async def person(request: Request) -> Response:
     """A person's actor; a deactivated person as a suspended actor (Mastodon's shape), so
-    peers can still check signatures of what they sent before."""
-    account = await _person(request.path_params["username"], allow_deactivated=True)
+    peers can still check signatures of what they sent before. A group's handle gives the
+    group (``/users/{handle}`` is its id, as for people)."""
+    try:
+        account = await _person(request.path_params["username"], allow_deactivated=True)
+    except Refused:
+        return await group_actor(request)
     return ActivityResponse(
         await documents.person_document(account.actor, suspended=not account.is_active)
     )
@@ -300,6 +355,46 @@ async def instance_outbox(request: Request) -> Response:
     """The instance actor posts nothing; an actor must still have an outbox."""
     actor = await documents.instance_actor()
     return ActivityResponse(vocabulary.ordered_collection(f"{actor.uri}/outbox", 0))
+
+
+@refusing
+async def group_actor(request: Request) -> Response:
+    group = await _local_group(request.path_params["username"], await _requesting_actor(request))
+    return _private(await documents.group_document(group), group)
+
+
+def _private(document: dict[str, Any], group: Group) -> Response:
+    """What a members-only group serves depends on who signed: never from a shared cache."""
+    headers = {"Vary": "Accept, Signature, Signature-Input"}
+    if group.access != GroupAccess.OPEN:
+        headers["Cache-Control"] = "private, no-store"
+    return ActivityResponse(document, headers=headers)
+
+
+def _group_collection(which: str) -> Handler:
+    """A group's followers (a count), outbox, featured posts or moderators."""
+
+    @refusing
+    async def endpoint(request: Request) -> Response:
+        signer = await _requesting_actor(request)
+        group = await _local_group(request.path_params["username"], signer)
+        if which == "moderators":
+            return _private(await documents.group_moderators_document(group), group)
+        return _private(await documents.group_collection_document(group, which), group)
+
+    return endpoint
+
+
+def _person_or_group(person_handler: Handler, which: str) -> Handler:
+    """``/users/{name}/...`` of a person, else of the group with that handle."""
+    group_handler = _group_collection(which)
+
+    async def endpoint(request: Request) -> Response:
+        name = request.path_params["username"].lower()
+        is_group = await Actor.filter(username=name, domain="", kind="group").exists()
+        return await (group_handler if is_group else person_handler)(request)
+
+    return endpoint
 
 
 @refusing
@@ -395,16 +490,26 @@ routes: list[BaseRoute] = [
     Route(nodeinfo.PATH_21, nodeinfo_21, methods=["GET"]),
     Route("/actor", instance_actor, methods=["GET"]),
     Route("/actor/outbox", instance_outbox, methods=["GET"]),
-    Route("/users/{username}/outbox", outbox, methods=["GET"]),
-    Route("/users/{username}/followers", followers, methods=["GET"]),
+    Route("/users/{username}/outbox", _person_or_group(outbox, "outbox"), methods=["GET"]),
+    Route(
+        "/users/{username}/followers",
+        _person_or_group(followers, "followers"),
+        methods=["GET"],
+    ),
     Route("/users/{username}/following", following, methods=["GET"]),
-    Route("/users/{username}/collections/featured", featured, methods=["GET"]),
+    Route(
+        "/users/{username}/collections/featured",
+        _person_or_group(featured, "featured"),
+        methods=["GET"],
+    ),
+    Route("/users/{username}/moderators", _group_collection("moderators"), methods=["GET"]),
     Route("/users/{username}/collections/tags", featured_tags, methods=["GET"]),
     Route("/posts/{post_id}/activity", post_activity, methods=["GET"]),
     Mount(
         AP_PREFIX,
         routes=[
             Route("/users/{username}", person, methods=["GET"]),
+            Route("/groups/{username}", group_actor, methods=["GET"]),
             Route("/posts/{post_id}", post_object, methods=["GET"]),
         ],
     ),

@@ -14,14 +14,36 @@ The audience of a local post, as Mastodon reaches it:
 
 Nobody who blocked the author (``Block``: a remote blocker, our person the target) is sent
 anything by that author.
+
+A post in a group (FEP-1b12) reaches people through the group instead: in a group of ours
+the group wraps the author's activity, unchanged, in an ``Announce`` to its members'
+servers (for an open group also a plain ``Announce`` of the post, which Mastodon follows
+show as a boost); in a group elsewhere the activity goes to the group's inbox, and the
+group announces it. A closed group's posts go to its members' servers and nowhere else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from fediverse_intranet.models import Actor, Block, Boost, Follow, Like, Mention, Post, Visibility
-from fediverse_intranet.services import deliveries
+from activitypub import vocabulary
+from fediverse_intranet.models import (
+    Actor,
+    Block,
+    Boost,
+    Follow,
+    Group,
+    Like,
+    Membership,
+    MemberState,
+    Mention,
+    Post,
+    Visibility,
+)
+from fediverse_intranet.services import deliveries, keys
+from fediverse_intranet.services.clock import now
 from outbox import documents
 
 
@@ -71,6 +93,9 @@ async def _send(activity: dict, signer: Actor, people: Iterable[Actor]) -> None:
 
 
 async def post_created(post: Post) -> None:
+    if post.group_id is not None:
+        await _through_group(post, await documents.create_document(post))
+        return
     audience = await post_audience(post)
     if audience:
         await _send(await documents.create_document(post), post.author, audience)
@@ -79,6 +104,9 @@ async def post_created(post: Post) -> None:
 async def post_edited(post: Post, mentioned_before: Iterable[Actor]) -> None:
     """The new version to the post's audience now, and to anyone it mentioned before the
     edit: they hold the old version."""
+    if post.group_id is not None:
+        await _through_group(post, await documents.update_document(post))
+        return
     audience = await post_audience(post)
     if post.visibility != Visibility.ORGANISATION:
         audience = await _unblocked(post.author, [*audience, *mentioned_before])
@@ -89,7 +117,12 @@ async def post_edited(post: Post, mentioned_before: Iterable[Actor]) -> None:
 async def post_deleting(post: Post) -> None:
     """Call before the post's mentions, likes and boosts are removed: the Delete goes to
     everyone the post could have reached, and to remote people who acted on it."""
-    if post.visibility == Visibility.ORGANISATION or not post.author.is_local:
+    if post.visibility == Visibility.ORGANISATION:
+        return
+    if post.group_id is not None:
+        await _deleting_in_group(post)
+        return
+    if not post.author.is_local:
         return
     reached = [*await post_audience(post), *await _reached(post)]
     audience = await _unblocked(post.author, reached)
@@ -107,12 +140,15 @@ async def _to_author(activity: dict, actor: Actor, post: Post) -> None:
 
 
 async def liked(like: Like, actor: Actor, post: Post) -> None:
-    await _to_author(documents.like_document(like, actor, post), actor, post)
+    activity = documents.like_document(like, actor, post)
+    if not await _through_group(post, activity, actor):
+        await _to_author(activity, actor, post)
 
 
 async def unliked(like: Like, actor: Actor, post: Post) -> None:
     activity = documents.undo_document(actor, documents.like_document(like, actor, post))
-    await _to_author(activity, actor, post)
+    if not await _through_group(post, activity, actor):
+        await _to_author(activity, actor, post)
 
 
 async def _boost_audience(actor: Actor, post: Post) -> list[Actor]:
@@ -128,3 +164,195 @@ async def boosted(boost: Boost, actor: Actor, post: Post) -> None:
 async def unboosted(boost: Boost, actor: Actor, post: Post) -> None:
     activity = documents.undo_document(actor, documents.announce_document(boost, actor, post))
     await _send(activity, actor, await _boost_audience(actor, post))
+
+
+# Groups (FEP-1b12)
+
+
+async def _deleting_in_group(post: Post) -> None:
+    """A post in a group goes: its author's Delete, or a moderator's removal of someone
+    else's post (then said by the group itself, which FEP-1b12 receivers trust), announced
+    by a group of ours; to a group elsewhere only our own people's deletions go."""
+    group = await _group_of(post)
+    if group is None:
+        return
+    activity = await documents.delete_document(post)
+    if group.actor.is_local:
+        if not post.author.is_local:
+            activity["actor"] = group.actor.uri
+            activity["id"] = f"{post.uri}#removed"
+        await group_announce(group, activity)
+    elif post.author.is_local:
+        await _through_group(post, activity)
+
+
+async def group_moderated(post: Post, by: Actor, kind: str, on: bool) -> None:
+    """A moderator of a group of ours pinned ("featured") or locked ("lock") a thread, or
+    undid it: the group announces it, as Lemmy does (Add/Remove to the featured collection,
+    Lock/Undo{Lock})."""
+    group = await _group_of(post)
+    if group is None or not group.actor.is_local:
+        return
+    stamp = int(now().timestamp() * 1000)
+    base = {"@context": vocabulary.CONTEXT, "actor": by.uri, "audience": group.actor.uri}
+    base["to"] = [group.actor.uri]
+    base["cc"] = [documents.followers_of(group.actor)]
+    if kind == "featured":
+        target = documents.endpoints(group.actor).featured
+        kind_name = "Add" if on else "Remove"
+        activity = {**base, "id": f"{post.uri}#{kind_name.lower()}/{stamp}", "type": kind_name}
+        activity.update({"object": post.uri, "target": target})
+    else:
+        lock = {**base, "id": f"{post.uri}#lock/{stamp}", "type": "Lock", "object": post.uri}
+        activity = lock if on else {**base, "id": f"{lock['id']}/undo", "type": "Undo"}
+        if not on:
+            activity["object"] = {k: v for k, v in lock.items() if k != "@context"}
+    await group_announce(group, activity)
+
+
+async def _group_of(post: Post) -> Group | None:
+    if post.group_id is None:
+        return None
+    return await Group.filter(id=post.group_id).select_related("actor").first()
+
+
+async def _through_group(post: Post, activity: dict, actor: Actor | None = None) -> bool:
+    """Send an activity about a post in a group the group's way; False when the post is in
+    no group. ``actor`` (default: the post's author) is who did it, here."""
+    group = await _group_of(post)
+    if group is None:
+        return False
+    sender = actor or post.author
+    if group.actor.is_local:
+        await group_announce(group, activity, post if activity.get("type") == "Create" else None)
+    elif sender.is_local:
+        inbox = group.actor.inbox_url or group.actor.shared_inbox_url
+        if inbox:  # the group announces it to its members, and to us
+            await deliveries.enqueue(activity, sender, [inbox])
+    return True
+
+
+async def members_elsewhere(group: Group) -> list[Actor]:
+    """A group's members on other servers: where its announces go (never anyone else)."""
+    rows = await Membership.filter(
+        group_id=group.id, state=MemberState.MEMBER, actor__domain__not=""
+    ).select_related("actor")
+    return [row.actor for row in rows]
+
+
+def announce_id(group: Actor, activity_id: str) -> str:
+    """One id per announced activity, so announcing it again queues nothing new."""
+    digest = hashlib.sha256(activity_id.encode()).hexdigest()[:32]
+    return f"{group.uri}/announces/{digest}"
+
+
+async def group_announce(
+    group: Group, activity: Mapping[str, Any], post: Post | None = None
+) -> None:
+    """A group of ours passes an activity (a member's, as received; or one of ours) to its
+    members' servers, wrapped unchanged in an Announce signed by the group. A new ``post``
+    of an open group is also announced plainly, for Mastodon, which shows it as a boost."""
+    members = await members_elsewhere(group)
+    inboxes = deliveries.inboxes_of(members)
+    if not inboxes:
+        return
+    actor = await keys.ensure_keys(group.actor)
+    followers = documents.followers_of(actor)
+    wrapped = vocabulary.group_announce(
+        actor.uri,
+        announce_id(actor, str(activity["id"])),
+        activity,
+        followers=followers,
+        members_only=group.members_only,
+    )
+    await deliveries.enqueue(wrapped, actor, inboxes)
+    if post is not None and not group.members_only:
+        await post.fetch_related("author")
+        plain = vocabulary.announce(
+            actor.uri,
+            post.uri,
+            f"{actor.uri}/boosts/{post.id}",
+            followers=followers,
+            object_author=post.author.uri,
+            published=post.created_at,
+        )
+        await deliveries.enqueue(plain, actor, inboxes)
+
+
+def _follow_of(group: Actor, person: Actor, follow_uri: str) -> dict[str, Any]:
+    return {"id": follow_uri, "type": "Follow", "actor": person.uri, "object": group.uri}
+
+
+async def group_answer(group: Group, person: Actor, follow_uri: str, accepted: bool) -> None:
+    """The group's Accept or Reject of a remote person's Follow (their request to join),
+    signed by the group, to their own inbox."""
+    inbox = person.inbox_url or person.shared_inbox_url
+    if person.is_local or not inbox:
+        return
+    actor = await keys.ensure_keys(group.actor)
+    # A Follow whose id we no longer have (a removed row) is named by its actor and object,
+    # which is how Mastodon and we match such an answer; the id is then made unique.
+    follow_uri = follow_uri or f"{actor.uri}#follows/{person.id}/{int(now().timestamp() * 1000)}"
+    follow = _follow_of(actor, person, follow_uri)
+    answer = (
+        vocabulary.accept(actor.uri, follow) if accepted else vocabulary.reject(actor.uri, follow)
+    )
+    await deliveries.enqueue(answer, actor, [inbox])
+
+
+async def membership_changed(change: Any, by: Actor | None = None, follow_uri: str = "") -> None:
+    """Tell other servers what a membership change in a group of ours means (call it with
+    ``services.memberships.Change``, inside the change's transaction): a remote request
+    approved is an Accept; refused, or a member removed, a Reject; a ban a Reject and the
+    group's announced Block, so every member's server stops taking their posts; a lifted
+    ban an announced Undo of it."""
+    group, person = change.group, change.actor
+    if person.is_local or not change.changed:
+        return
+    await group.fetch_related("actor")
+    if change.membership is not None:
+        follow_uri = follow_uri or change.membership.uri
+    if change.after == MemberState.MEMBER and change.before != MemberState.MEMBER:
+        await group_answer(group, person, follow_uri, True)
+    elif change.after is None and change.before in (MemberState.PENDING, MemberState.MEMBER):
+        await group_answer(group, person, follow_uri, False)
+    elif change.after == MemberState.BANNED:
+        await group_answer(group, person, follow_uri, False)
+        await group_announce(group, _ban(group.actor, person, by))
+    elif change.before == MemberState.BANNED and change.after is None:
+        ban = _ban(group.actor, person, by)
+        await group_announce(group, documents.undo_document(by or group.actor, ban))
+
+
+def _ban(group: Actor, person: Actor, by: Actor | None) -> dict[str, Any]:
+    """Lemmy's ban from a community: a Block of the person with the group as target."""
+    moderator = by or group
+    stamp = int(now().timestamp() * 1000)
+    return {
+        "@context": vocabulary.CONTEXT,
+        "id": f"{group.uri}/bans/{person.id}/{stamp}",
+        "type": "Block",
+        "actor": moderator.uri,
+        "object": person.uri,
+        "target": group.uri,
+        "audience": group.uri,
+        "to": [group.uri],
+        "cc": [documents.followers_of(group)],
+    }
+
+
+async def joining_group(row: Membership, person: Actor, group: Actor) -> None:
+    """One of ours asks to join a group elsewhere: a Follow of the group (``row.uri`` is its
+    id) to the group's inbox, signed by the person."""
+    inbox = group.inbox_url or group.shared_inbox_url
+    if inbox:
+        activity = vocabulary.follow(person.uri, group.uri, row.uri)
+        await deliveries.enqueue(activity, person, [inbox])
+
+
+async def leaving_group(row: Membership, person: Actor, group: Actor) -> None:
+    """One of ours leaves a group elsewhere (or withdraws the request): Undo of the Follow."""
+    inbox = group.inbox_url or group.shared_inbox_url
+    if inbox and row.uri:
+        follow = vocabulary.follow(person.uri, group.uri, row.uri)
+        await deliveries.enqueue(documents.undo_document(person, follow), person, [inbox])

@@ -32,6 +32,7 @@ from fediverse_intranet.models import (
     Actor,
     Attachment,
     Follow,
+    Group,
     Mention,
     NotificationKind,
     Post,
@@ -111,10 +112,13 @@ async def author_of(post: RemoteObject) -> Actor:
         raise NotTaken(f"its author: {exc.reason}", transient=exc.transient) from None
 
 
-async def store(post: RemoteObject, author: Actor, *, wanted: bool = False) -> Post | None:
+async def store(
+    post: RemoteObject, author: Actor, *, wanted: bool = False, group: Group | None = None
+) -> Post | None:
     """Store a post by ``author`` (whose authorship the caller checked), or return the stored
     one; None when it concerns nobody here. ``wanted`` stores it anyway (a boost of it by
-    someone followed here).
+    someone followed here). ``group``: posted in that group (whose rules the caller checked):
+    members only when the group is closed, else public.
     """
     stored = await Post.filter(uri=post.id).first()
     if stored is not None:
@@ -122,9 +126,15 @@ async def store(post: RemoteObject, author: Actor, *, wanted: bool = False) -> P
     if not is_http_uri(post.id) or author.is_local:
         raise NotTaken("not a remote post id")
     visibility = VISIBILITIES[audience_of(post, author.followers_url or None)]
+    if group is not None:
+        visibility = Visibility.MEMBERS if group.members_only else Visibility.PUBLIC
     addressed = await _local_people([*post.recipients, *(m.href for m in post.mentions)])
     parent = await _parent(post.in_reply_to)
-    if not wanted and not await _concerns_us(visibility, author, addressed, parent):
+    if (
+        group is None
+        and not wanted
+        and not await _concerns_us(visibility, author, addressed, parent)
+    ):
         return None
     try:
         async with in_transaction():
@@ -141,6 +151,7 @@ async def store(post: RemoteObject, author: Actor, *, wanted: bool = False) -> P
                 url=_fitting(post.url),
                 summary=plain_text(post.summary, MAX_SUMMARY) if post.summary else "",
                 created_at=_when(post.published),
+                group=group,
             )
             await _set_tags_and_mentions(created, post, addressed, fresh=True)
             await _set_attachments(created, post, author)

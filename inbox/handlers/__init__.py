@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from activitypub.fetch import FetchError, parse_json_object
@@ -71,6 +71,7 @@ class ObjectRef:
     object: str | None = None
     post: RemoteObject | None = None  # an embedded Note, Article, Question or Page
     person: RemoteActor | None = None  # an embedded actor (Update of a profile)
+    activity: Activity | None = None  # an embedded activity (what a group announces)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,13 @@ class Activity:
     object: ObjectRef | None
     objects: tuple[str, ...] = ()  # every id an ``object`` list names, in order
     content: str = ""  # the activity's own text (a Flag's comment), unsanitised
+    # FEP-1b12 groups: who it is addressed to, the group it belongs to (``audience``), the
+    # collection it acts on (``target``), and the JSON as received, which a group announces
+    # unchanged.
+    recipients: tuple[str, ...] = ()
+    audience: tuple[str, ...] = ()
+    target: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -93,8 +101,11 @@ class Inbound:
     recipient: Actor | None
 
 
-def parse_activity(data: Mapping[str, Any]) -> Activity:
-    """Read ``id``, ``type``, ``actor`` and ``object``; refuse anything malformed."""
+def parse_activity(data: Mapping[str, Any], *, nested: int = 0) -> Activity:
+    """Read ``id``, ``type``, ``actor`` and ``object``; refuse anything malformed.
+
+    ``nested`` counts the activities this one is embedded in: a group's Announce of an Undo
+    of a Like is two deep, and deeper nesting is not read."""
     activity_id = _uri(data.get("id"), "id")
     kind = data.get("type")
     if not isinstance(kind, str) or not kind or len(kind) > MAX_TYPE:
@@ -104,8 +115,11 @@ def parse_activity(data: Mapping[str, Any]) -> Activity:
         actor = actor.get("id")
     value = data.get("object")
     items = value[:MAX_OBJECTS] if isinstance(value, list) else [value]
-    refs = [_object_ref(item) for item in items]
+    refs = [_object_ref(item, nested) for item in items]
     content = data.get("content")
+    target = data.get("target")
+    if isinstance(target, Mapping):
+        target = target.get("id")
     return Activity(
         activity_id,
         kind,
@@ -113,7 +127,23 @@ def parse_activity(data: Mapping[str, Any]) -> Activity:
         refs[0] if refs else None,
         objects=tuple(ref.id for ref in refs if ref is not None and ref.id is not None),
         content=content[:MAX_CONTENT] if isinstance(content, str) else "",
+        recipients=_ids(data.get("to")) + _ids(data.get("cc")),
+        audience=_ids(data.get("audience")),
+        target=target if is_http_uri(target) else None,
+        raw=data,
     )
+
+
+def _ids(value: object) -> tuple[str, ...]:
+    """Addresses as URLs (the public collection in any spelling is kept as written)."""
+    items = value[:MAX_OBJECTS] if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in items:
+        if isinstance(item, Mapping):
+            item = item.get("id")
+        if isinstance(item, str) and (is_http_uri(item) or item in ("as:Public", "Public")):
+            found.append(item)
+    return tuple(found)
 
 
 def read_activity(text: str | bytes) -> Activity:
@@ -134,7 +164,10 @@ def _uri(value: object, name: str) -> str:
     return value
 
 
-def _object_ref(value: object) -> ObjectRef | None:
+MAX_NESTED = 2  # an Announce of an Undo of a Like
+
+
+def _object_ref(value: object, nested: int = 0) -> ObjectRef | None:
     if isinstance(value, str):
         return ObjectRef(value) if is_http_uri(value) else None
     if not isinstance(value, Mapping):
@@ -154,7 +187,19 @@ def _object_ref(value: object) -> ObjectRef | None:
         object=inner if is_http_uri(inner) else None,
         post=_embedded(parse_object, value) if kind in NOTE_TYPES else None,
         person=_embedded(parse_actor, value) if kind in ACTOR_TYPES else None,
+        activity=_inner_activity(value, nested) if kind not in NOTE_TYPES | ACTOR_TYPES else None,
     )
+
+
+def _inner_activity(value: Mapping[str, Any], nested: int) -> Activity | None:
+    """An embedded activity with an id and an actor, read as the outer one is; None when it
+    cannot be read or is nested too deep (then it is not used)."""
+    if nested >= MAX_NESTED or "actor" not in value:
+        return None
+    try:
+        return parse_activity(value, nested=nested + 1)
+    except ActivityError:
+        return None
 
 
 def _embedded(parse: Callable[[object], T], value: Mapping[str, Any]) -> T | None:

@@ -2,24 +2,48 @@
 
 Only the followed actor may answer: the (verified) sender must be the Follow's followee.
 A Reject also removes a follow that was accepted before: that is how a remote person
-removes one of ours from their followers (Mastodon reads it the same way).
+removes one of ours from their followers (Mastodon reads it the same way). From a group
+elsewhere, they answer one of ours asking to join it: member, or no longer waiting.
 """
 
 from __future__ import annotations
 
-from fediverse_intranet.models import Follow
+from fediverse_intranet.models import Follow, Membership, MemberState
+from fediverse_intranet.services import remote_groups
 from inbox.handlers import Ignored, Inbound
 
 
 async def handle_accept(inbound: Inbound) -> None:
+    row = await _answered_join(inbound)
+    if row is not None:
+        if row.state == MemberState.PENDING:
+            row.state = MemberState.MEMBER
+            await row.save(update_fields=["state", "updated_at"])
+        return
     follow = await _answered_follow(inbound)
     if not follow.accepted:
         await Follow.filter(id=follow.id).update(accepted=True)
 
 
 async def handle_reject(inbound: Inbound) -> None:
+    row = await _answered_join(inbound)
+    if row is not None:
+        if row.state != MemberState.BANNED:  # a ban stays, whatever the group says
+            await row.delete()
+        return
     follow = await _answered_follow(inbound)
     await Follow.filter(id=follow.id).delete()
+
+
+async def _answered_join(inbound: Inbound) -> Membership | None:
+    """The membership of one of ours in a group elsewhere that an answer from that group is
+    about (a request to join is a Follow of the group), or None when it is about a follow."""
+    ref, sender = inbound.activity.object, inbound.sender
+    if ref is None or ref.type not in (None, "Follow") or not sender.is_group:
+        return None
+    if ref.object is not None and ref.object != sender.uri:
+        raise Ignored("only the group may answer a request to join it")
+    return await remote_groups.answered(sender, ref.id, ref.actor)
 
 
 async def _answered_follow(inbound: Inbound) -> Follow:

@@ -4,19 +4,27 @@ A boost of a post of ours is recorded and its author told. A boost of a post els
 matters only when someone here follows the booster (their home timeline shows it): the
 post is then stored, believed as a Create is (``post.authored_post`` rules: the booster's
 own embedded post, else a copy fetched from its origin), and must be public.
+
+An Announce by a group that people here belong to is the group passing on its members'
+activities (FEP-1b12): ``inbox.handlers.group.announced``.
 """
 
 from __future__ import annotations
 
 from activitypub.vocabulary import same_origin
 from fediverse_intranet.models import Actor, Follow, Post
-from fediverse_intranet.services import remote_interactions, remote_posts
+from fediverse_intranet.services import remote_groups, remote_interactions, remote_posts
 from fediverse_intranet.services.remote_actors import is_local_uri
 from inbox.handlers import Ignored, Inbound, ObjectRef, taken, undo_own
+from inbox.handlers import group as group_handlers
 
 
 async def handle_announce(inbound: Inbound) -> None:
     ref, sender = inbound.activity.object, inbound.sender
+    group = await remote_groups.remote_group_of(sender)
+    if group is not None:  # FEP-1b12: a group passing on what its members did
+        await group_handlers.announced(inbound, group)
+        return
     if ref is None or ref.id is None:
         raise Ignored("nothing boosted")
     with taken():

@@ -1,4 +1,5 @@
-"""Follow and Undo{Follow}: a remote person starts or stops following one of our people.
+"""Follow and Undo{Follow}: a remote person starts or stops following one of our people,
+or joins or leaves one of our groups (``inbox.handlers.group``).
 
 Our people do not approve followers by hand (yet), so a Follow is accepted at once: the
 Follow row, the notification and the Accept delivery commit together, so the follower is
@@ -13,13 +14,18 @@ from tortoise.transactions import in_transaction
 
 from activitypub import vocabulary
 from fediverse_intranet.models import Actor, Follow, InboxItem, NotificationKind
-from fediverse_intranet.services import deliveries, notifications
+from fediverse_intranet.services import deliveries, notifications, remote_groups
 from fediverse_intranet.services.keys import ensure_keys
 from inbox.handlers import Activity, ActivityError, Ignored, Inbound, read_activity
+from inbox.handlers import group as group_handlers
 
 
 async def handle_follow(inbound: Inbound) -> None:
     activity, follower = inbound.activity, inbound.sender
+    group = await remote_groups.local_group(activity.object.id if activity.object else None)
+    if group is not None:
+        await group_handlers.follow(inbound, group)
+        return
     followee = await _local_person(activity.object.id if activity.object else None)
     if followee is None:
         raise Ignored("not a follow of a person here")
@@ -47,6 +53,10 @@ async def handle_undo_follow(inbound: Inbound) -> None:
     if ref.actor is not None and ref.actor != follower.uri:
         raise Ignored("only the follower may undo a follow")
     followee_uri = ref.object or await _followee_of_received_follow(ref.id, follower.uri)
+    group = await remote_groups.local_group(followee_uri)
+    if group is not None:
+        await group_handlers.undo_follow(inbound, group)
+        return
     followee = await _local_person(followee_uri, active_only=False)
     if followee is None:
         raise Ignored("not a follow of a person here")

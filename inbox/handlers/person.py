@@ -8,7 +8,7 @@ holds; one from an actor we never knew is answered 202 at the door and never sto
 
 from __future__ import annotations
 
-from fediverse_intranet.services import remote_actors, remote_interactions
+from fediverse_intranet.services import remote_actors, remote_groups, remote_interactions
 from fediverse_intranet.services.remote_actors import RemoteActorError
 from inbox.handlers import Ignored, Inbound, taken
 
@@ -18,9 +18,12 @@ async def handle_update(inbound: Inbound) -> None:
     if ref is None or ref.person is None:
         raise Ignored("not an actor document we can read")
     try:
-        await remote_actors.update_from_document(ref.person, inbound.sender)
+        actor = await remote_actors.update_from_document(ref.person, inbound.sender)
     except RemoteActorError as exc:
         raise Ignored(exc.reason) from None
+    if await remote_groups.remote_group_of(actor) is not None:  # a group changed itself
+        with taken():
+            await remote_groups.adopt(actor, ref.person)
 
 
 async def handle_delete(inbound: Inbound) -> None:

@@ -6,22 +6,40 @@ A post the sender embeds but did not write, or names by id only, is fetched from
 origin and must then be the sender's too. Updates and Deletes change only the sender's own
 posts (``services.remote_posts`` checks the stored author); anything else is ignored with
 its reason kept, and changes nothing.
+
+A post sent to a group of ours, and the edits and deletions of posts in one, go through
+``inbox.handlers.group``: the group's rules, then the group's Announce to its members.
 """
 
 from __future__ import annotations
 
 from activitypub.objects import NOTE_TYPES, RemoteObject
 from activitypub.vocabulary import same_origin
-from fediverse_intranet.models import Actor
-from fediverse_intranet.services import remote_posts
+from fediverse_intranet.models import Actor, Group
+from fediverse_intranet.services import remote_groups, remote_posts
 from inbox.handlers import Ignored, Inbound, ObjectRef, taken
+from inbox.handlers import group as group_handlers
 
 
 async def handle_create(inbound: Inbound) -> None:
     with taken():
         post = await authored_post(inbound.activity.object, inbound.sender)
+    group = await _local_group(inbound, post)
+    if group is not None:
+        await group_handlers.create(inbound, group, post)
+        return
+    with taken():
         if await remote_posts.store(post, inbound.sender) is None:
             raise Ignored("concerns nobody here")
+
+
+async def _local_group(inbound: Inbound, post: RemoteObject) -> Group | None:
+    """The group of ours a post is sent to: named in ``audience``, ``to``/``cc`` or a
+    mention (FEP-1b12, Lemmy, Mastodon users), or the group whose inbox it came to."""
+    addresses = remote_groups.group_of_post(post, inbound.activity.audience)
+    if inbound.recipient is not None and inbound.recipient.is_group:
+        addresses.insert(0, inbound.recipient.uri)
+    return await remote_groups.local_group_among(addresses)
 
 
 async def handle_update(inbound: Inbound) -> None:
@@ -32,15 +50,19 @@ async def handle_update(inbound: Inbound) -> None:
     if post.attributed_to != sender.uri or not same_origin(post.id, sender.uri):
         raise Ignored("an update of a post that is not the sender's")
     with taken():
-        await remote_posts.update(post, sender)
+        stored = await remote_posts.update(post, sender)
+    await group_handlers.announce_change(inbound, stored)
 
 
 async def handle_delete(inbound: Inbound) -> None:
     ref = inbound.activity.object
     if ref is None or ref.id is None:
         raise Ignored("nothing to delete")
+    if await group_handlers.moderator_delete(inbound, ref.id):
+        return
     with taken():
-        await remote_posts.delete(ref.id, inbound.sender)
+        stored = await remote_posts.delete(ref.id, inbound.sender)
+    await group_handlers.announce_change(inbound, stored)
 
 
 async def authored_post(ref: ObjectRef | None, sender: Actor) -> RemoteObject:
