@@ -25,6 +25,7 @@ from outbox.routes import AP_PREFIX
 from outbox.routes import routes as federation_routes
 from web import STATIC_DIR, errors
 from web.routes import all_routes
+from web.routes.remote_groups import routes as remote_group_routes
 
 MAX_BODY_BYTES = 40 * 1024 * 1024  # four images of 8 MB and the text around them
 
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             *all_routes(),
+            *remote_group_routes,
             *inbox_routes,
             *federation_routes,
             Mount("/static", StaticFiles(directory=STATIC_DIR)),

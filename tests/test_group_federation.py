@@ -456,3 +456,27 @@ async def test_a_moderators_update_of_the_group_applies_and_a_ban_reaches_us(cli
     assert (await Actor.get(uri=raad.uri)).display_name == "Raad van State"
     assert (await Group.get(id=group.id)).access == GroupAccess.CLOSED
     assert (await Membership.get(group=group, actor=alice.actor)).state == MemberState.BANNED
+
+
+async def test_the_page_finds_a_remote_group_to_join_and_leave(browser, alice, remote):
+    raad = remote_group(remote)
+    carol = remote.add("carol")
+    person = await browser(alice)
+
+    page = await person.get("/remote-groups", params={"q": raad.uri})
+    assert page.status_code == 200 and "Raad" in page.text
+    assert 'action="/remote-groups/join"' in page.text
+    joined = await person.submit("/remote-groups/join", {"q": raad.uri})
+    assert joined.status_code == 303
+    assert (await Membership.get(actor=alice.actor)).state == MemberState.PENDING
+    page = await person.get(joined.headers["location"])
+    assert 'action="/remote-groups/leave"' in page.text
+
+    await person.submit("/remote-groups/leave", {"q": raad.uri})
+    assert not await Membership.exists()
+    ((inbox, undo),) = await sent("Undo")
+    assert inbox == raad.uri + "/inbox" and undo["object"]["type"] == "Follow"
+
+    not_a_group = await person.get("/remote-groups", params={"q": carol.uri})
+    assert not_a_group.status_code == 400 and 'aria-invalid="true"' in not_a_group.text
+    assert not await Group.filter(actor__uri=carol.uri).exists()
