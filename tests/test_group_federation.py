@@ -16,18 +16,20 @@ import pytest
 
 from activitypub.signatures import sign_request
 from activitypub.vocabulary import PUBLIC
+from fediverse_intranet.errors import PermissionDenied
 from fediverse_intranet.models import (
     Actor,
     Delivery,
     Group,
     GroupAccess,
     InboxItem,
+    MemberRole,
     Membership,
     MemberState,
     Post,
     Visibility,
 )
-from fediverse_intranet.services import fanout, memberships, posts, remote_groups
+from fediverse_intranet.services import memberships, posts, remote_groups
 from fediverse_intranet.services.posts import Draft
 from inbox import processor
 from tests import test_inbox as peer
@@ -207,8 +209,7 @@ async def test_a_closed_group_waits_for_a_moderator_who_is_warned_of_a_new_serve
     assert await remote_groups.first_from_server(group, row.actor)  # shown on the request
 
     await group.fetch_related("actor")
-    change = await memberships.approve(group, bob.actor, row.actor)
-    await fanout.membership_changed(change, bob.actor)
+    await memberships.approve(group, bob.actor, row.actor)  # the Accept is queued with it
     ((inbox, accept),) = await sent("Accept")
     assert accept["object"]["id"] == body["id"] and inbox == carol.uri + "/inbox"
     assert not await remote_groups.first_from_server(group, row.actor)
@@ -228,6 +229,96 @@ async def test_a_banned_person_is_rejected(client, bob, remote):
     ((_, reject),) = await sent("Reject")
     assert reject["actor"] == GROUP
     assert (await Membership.get(actor=actor)).state == MemberState.BANNED
+
+
+# --- moderators' decisions reach the person's server ---------------------------------------
+
+
+async def requester(group: Group, name: str, host: str, state=MemberState.PENDING) -> Actor:
+    """Someone elsewhere whose Follow (``{uri}/follows/1``) made them pending or a member."""
+    actor = await remote_actor_at(name, host)
+    uri = f"{actor.uri}/follows/1"
+    await Membership.create(group=group, actor=actor, state=state, uri=uri)
+    return actor
+
+
+async def test_approve_and_refuse_answer_the_follow_they_decide(bob):
+    group = await make_group(bob, access="closed")
+    carol = await requester(group, "carol", "gov-b.example")
+    dirk = await requester(group, "dirk", "gov-c.example")
+
+    await memberships.approve(group, bob.actor, carol)
+    await memberships.refuse(group, bob.actor, dirk)
+
+    ((to_carol, accept),) = await sent("Accept")
+    ((to_dirk, reject),) = await sent("Reject")
+    assert to_carol == carol.inbox_url and accept["actor"] == GROUP
+    assert accept["object"]["id"] == f"{carol.uri}/follows/1"
+    assert to_dirk == dirk.inbox_url and reject["object"]["id"] == f"{dirk.uri}/follows/1"
+    assert all(d.signer_id == group.actor_id for d in await Delivery.all())
+
+
+async def test_an_invitation_lets_a_waiting_request_in_with_an_accept(bob):
+    group = await make_group(bob, access="closed")
+    carol = await requester(group, "carol", "gov-b.example")
+    await memberships.invite(group, bob.actor, carol)
+    ((_, accept),) = await sent("Accept")
+    assert accept["object"]["id"] == f"{carol.uri}/follows/1"
+
+
+async def test_remove_ban_and_unban_are_told_to_the_person_and_the_members(bob):
+    group = await make_group(bob)
+    carol = await requester(group, "carol", "gov-b.example", MemberState.MEMBER)
+    dirk = await requester(group, "dirk", "gov-c.example", MemberState.MEMBER)
+    await requester(group, "erik", "gov-d.example", MemberState.MEMBER)
+
+    await memberships.remove(group, bob.actor, carol)
+    ((inbox, reject),) = await sent("Reject")
+    assert inbox == carol.inbox_url and reject["object"]["id"] == f"{carol.uri}/follows/1"
+
+    await Delivery.all().delete()
+    await memberships.ban(group, bob.actor, dirk)
+    ((inbox, reject),) = await sent("Reject")
+    assert inbox == dirk.inbox_url
+    blocks = await sent("Announce")
+    assert {inbox for inbox, _ in blocks} == {"https://gov-d.example/inbox"}  # the members
+    block = blocks[0][1]["object"]
+    assert (block["type"], block["object"], block["target"]) == ("Block", dirk.uri, GROUP)
+    assert block["actor"] == bob.actor.uri
+
+    await Delivery.all().delete()
+    await memberships.unban(group, bob.actor, dirk)
+    ((_, undo),) = await sent("Announce")
+    assert undo["object"]["type"] == "Undo" and undo["object"]["object"]["type"] == "Block"
+    assert not await sent("Reject")
+
+
+async def test_changes_of_our_own_people_and_refused_changes_send_nothing(alice, bob):
+    group = await make_group(bob, access="closed")
+    await memberships.join(group, alice.actor)
+    await memberships.approve(group, bob.actor, alice.actor)
+    await memberships.remove(group, bob.actor, alice.actor)
+    carol = await requester(group, "carol", "gov-b.example")
+    with pytest.raises(PermissionDenied):
+        await memberships.approve(group, alice.actor, carol)  # not a moderator
+    assert not await Delivery.exists()
+    assert (await Membership.get(actor=carol)).state == MemberState.PENDING
+
+
+async def test_a_group_elsewhere_is_not_moderated_here(alice):
+    raad = await remote_actor_at("raad", "gov-b.example")
+    raad.kind = "group"
+    await raad.save(update_fields=["kind"])
+    group = await Group.create(actor=raad, access=GroupAccess.OPEN)
+    await Membership.create(
+        group=group, actor=alice.actor, state=MemberState.MEMBER, role=MemberRole.MODERATOR
+    )
+    carol = await requester(group, "carol", "gov-c.example", MemberState.MEMBER)
+    assert not await memberships.can_moderate(group, alice.actor)
+    with pytest.raises(PermissionDenied):
+        await memberships.ban(group, alice.actor, carol)
+    assert (await Membership.get(actor=carol)).state == MemberState.MEMBER
+    assert not await Delivery.exists()
 
 
 # --- posts into our groups ----------------------------------------------------------------

@@ -24,7 +24,7 @@ from fediverse_intranet.models import (
     MemberState,
     NotificationKind,
 )
-from fediverse_intranet.services import notifications
+from fediverse_intranet.services import fanout, keys, notifications
 
 MODERATING = (MemberRole.OWNER, MemberRole.MODERATOR)
 MAX_PENDING_PER_GROUP = 500  # a flood of join requests stops here until moderators catch up
@@ -83,9 +83,17 @@ async def may_see_members(group: Group, viewer: Actor | None) -> bool:
     return group.access == GroupAccess.OPEN or await is_member(group, viewer)
 
 
+async def runs_here(group: Group) -> bool:
+    """Whether this server hosts the group: only then do its moderators act here (a group
+    elsewhere is moderated on its own server, which tells us)."""
+    return await Actor.filter(id=group.actor_id, domain="").exists()
+
+
 async def can_moderate(group: Group, actor: Actor | None) -> bool:
     row = await membership(group, actor)
-    return row is not None and row.state == MemberState.MEMBER and row.role in MODERATING
+    if row is None or row.state != MemberState.MEMBER or row.role not in MODERATING:
+        return False
+    return await runs_here(group)
 
 
 async def require_member(group: Group, actor: Actor) -> Membership:
@@ -103,6 +111,7 @@ async def require_moderator(group: Group, actor: Actor) -> Membership:
     row = await require_member(group, actor)
     if row.role not in MODERATING:
         raise PermissionDenied("Only the group's owners and moderators can do this.")
+    await _require_here(group)
     return row
 
 
@@ -110,11 +119,32 @@ async def require_owner(group: Group, actor: Actor) -> Membership:
     row = await require_member(group, actor)
     if row.role != MemberRole.OWNER:
         raise PermissionDenied("Only the group's owners can do this.")
+    await _require_here(group)
     return row
+
+
+async def _require_here(group: Group) -> None:
+    if not await runs_here(group):
+        raise PermissionDenied("This group is run by another server: change it there.")
 
 
 async def _group_actor(group: Group) -> Actor:
     return await Actor.get(id=group.actor_id)
+
+
+async def _ready_to_answer(group: Group, actor: Actor) -> None:
+    """Before a change that a remote person's server will hear of: the group's key is made
+    outside the transaction (it takes ~50 ms), so the transaction stays short."""
+    if not actor.is_local:
+        await keys.ensure_keys(await _group_actor(group))
+
+
+async def _tell(change: Change, by: Actor, follow_uri: str = "") -> Change:
+    """Other servers hear of a change in the same transaction (``fanout.membership_changed``:
+    Accept, Reject, the group's Block or its Undo); ``follow_uri`` names the Follow of a row
+    that is gone."""
+    await fanout.membership_changed(change, by, follow_uri=follow_uri)
+    return change
 
 
 async def _tell_moderators(group: Group) -> None:
@@ -217,20 +247,22 @@ async def _pending(group: Group, actor: Actor) -> Membership:
 async def approve(group: Group, by: Actor, actor: Actor) -> Change:
     """A moderator lets a person who asked in."""
     await require_moderator(group, by)
+    await _ready_to_answer(group, actor)
     async with in_transaction():
         row = await _pending(group, actor)
         before = _snapshot(row)
         await _save(group, actor, row, MemberState.MEMBER)
-    return _change(group, actor, before, row)
+        return await _tell(_change(group, actor, before, row), by)
 
 
 async def refuse(group: Group, by: Actor, actor: Actor) -> Change:
     """A moderator turns a request down; the person may ask again later."""
     await require_moderator(group, by)
+    await _ready_to_answer(group, actor)
     async with in_transaction():
         row = await _pending(group, actor)
         await row.delete()
-    return _change(group, actor, row, None)
+        return await _tell(_change(group, actor, row, None), by, follow_uri=row.uri)
 
 
 async def invite(group: Group, by: Actor, actor: Actor) -> Change:
@@ -241,6 +273,7 @@ async def invite(group: Group, by: Actor, actor: Actor) -> Change:
         raise InvalidInput("Only people can be invited.", field="handle")
     if group.archived_at is not None:
         raise PermissionDenied("This group is archived: it is read-only.")
+    await _ready_to_answer(group, actor)
     async with in_transaction():
         row = await membership(group, actor)
         before = _snapshot(row)
@@ -253,7 +286,7 @@ async def invite(group: Group, by: Actor, actor: Actor) -> Change:
         if state == MemberState.INVITED:
             sender = await _group_actor(group)
             await notifications.notify_unread_once(actor, NotificationKind.GROUP_INVITE, sender)
-    return _change(group, actor, before, row)
+        return await _tell(_change(group, actor, before, row), by)  # a request let in: Accept
 
 
 async def accept_invitation(group: Group, actor: Actor) -> Change:
@@ -284,18 +317,20 @@ async def _outranks(group: Group, by: Actor, row: Membership) -> None:
 async def remove(group: Group, by: Actor, actor: Actor) -> Change:
     """A moderator takes someone out of the group (or withdraws an invitation); they may
     ask to join again."""
+    await _ready_to_answer(group, actor)
     async with in_transaction():
         row = await _target(group, actor)
         if row.state == MemberState.BANNED:
             raise Conflict("This person is banned. Lift the ban instead.")
         await _outranks(group, by, row)
         await row.delete()
-    return _change(group, actor, row, None)
+        return await _tell(_change(group, actor, row, None), by, follow_uri=row.uri)
 
 
 async def ban(group: Group, by: Actor, actor: Actor) -> Change:
     """Keep someone out: they leave, cannot join again and cannot post or reply here.
     Works for people who were never members too (a troublesome requester)."""
+    await _ready_to_answer(group, actor)
     async with in_transaction():
         row = await membership(group, actor)
         if row is not None:
@@ -308,18 +343,19 @@ async def ban(group: Group, by: Actor, actor: Actor) -> Change:
                 raise InvalidInput("You cannot do this to yourself.")
         before = _snapshot(row)
         row = await _save(group, actor, row, MemberState.BANNED, uri=row.uri if row else "")
-    return _change(group, actor, before, row)
+        return await _tell(_change(group, actor, before, row), by)
 
 
 async def unban(group: Group, by: Actor, actor: Actor) -> Change:
     """Lift a ban; the person is not a member again until they join (or are invited)."""
     await require_moderator(group, by)
+    await _ready_to_answer(group, actor)
     async with in_transaction():
         row = await _target(group, actor)
         if row.state != MemberState.BANNED:
             raise Conflict("This person is not banned.")
         await row.delete()
-    return _change(group, actor, row, None)
+        return await _tell(_change(group, actor, row, None), by, follow_uri=row.uri)
 
 
 async def set_role(group: Group, by: Actor, actor: Actor, role: MemberRole) -> Change:
