@@ -29,7 +29,7 @@ from fediverse_intranet.models import (
     Post,
     Visibility,
 )
-from fediverse_intranet.services import memberships, posts, remote_groups
+from fediverse_intranet.services import group_posts, memberships, posts, remote_groups
 from fediverse_intranet.services.posts import Draft
 from inbox import processor
 from tests import test_inbox as peer
@@ -319,6 +319,28 @@ async def test_a_group_elsewhere_is_not_moderated_here(alice):
         await memberships.ban(group, alice.actor, carol)
     assert (await Membership.get(actor=carol)).state == MemberState.MEMBER
     assert not await Delivery.exists()
+
+
+async def test_pins_and_locks_are_announced_to_the_members_servers(bob):
+    group = await make_group(bob)
+    await requester(group, "carol", "gov-b.example", MemberState.MEMBER)
+    post = await posts.create_post(bob.actor, Draft("Lees dit eerst"), group=group)
+    await Delivery.all().delete()
+
+    await group_posts.set_pinned(group, bob.actor, post.id, True)
+    await group_posts.set_pinned(group, bob.actor, post.id, True)  # again: nothing new
+    await group_posts.set_locked(group, bob.actor, post.id, True)
+    await group_posts.set_locked(group, bob.actor, post.id, False)
+    await group_posts.set_pinned(group, bob.actor, post.id, False)
+
+    announced = await sent("Announce")
+    assert {inbox for inbox, _ in announced} == {"https://gov-b.example/inbox"}
+    inner = [a["object"] for _, a in announced]
+    assert [a["type"] for a in inner] == ["Add", "Lock", "Undo", "Remove"]
+    assert inner[0]["target"] == f"{GROUP}/collections/featured" and inner[0]["object"] == post.uri
+    assert inner[1]["object"] == post.uri and inner[2]["object"]["type"] == "Lock"
+    assert all(a["actor"] == bob.actor.uri and a["audience"] == GROUP for a in inner)
+    assert all(a["actor"] == GROUP for _, a in announced)
 
 
 # --- posts into our groups ----------------------------------------------------------------

@@ -1,5 +1,9 @@
 """Moderation of a group's posts by its owners and moderators: remove a post, pin it to the
-top of the group's page, lock a thread so it takes no new replies."""
+top of the group's page, lock a thread so it takes no new replies.
+
+Each is announced by the group to its members' servers in the same transaction (a removal
+as the group's Delete, a pin as Add/Remove on its featured collection, a lock as Lock or
+its Undo, as Lemmy does); doing it again when nothing changes announces nothing."""
 
 from __future__ import annotations
 
@@ -49,8 +53,12 @@ async def set_pinned(group: Group, by: Actor, post_id: int, pinned: bool) -> Pos
             raise InvalidInput(
                 "At most %(max)s posts can be pinned. Unpin one first.", max=MAX_PINNED
             )
-    post.pinned_at = (post.pinned_at or now()) if pinned else None
-    await post.save(update_fields=["pinned_at"])
+    if (post.pinned_at is not None) == pinned:
+        return post  # nothing changes: nothing to announce
+    async with in_transaction():
+        post.pinned_at = now() if pinned else None
+        await post.save(update_fields=["pinned_at"])
+        await fanout.group_moderated(post, by, "featured", pinned)
     return post
 
 
@@ -60,6 +68,10 @@ async def set_locked(group: Group, by: Actor, post_id: int, locked: bool) -> Pos
     root = post
     if post.thread_root_id is not None:
         root = await _group_post(group, by, post.thread_root_id)
-    root.locked_at = (root.locked_at or now()) if locked else None
-    await root.save(update_fields=["locked_at"])
+    if (root.locked_at is not None) == locked:
+        return root
+    async with in_transaction():
+        root.locked_at = now() if locked else None
+        await root.save(update_fields=["locked_at"])
+        await fanout.group_moderated(root, by, "lock", locked)
     return root
