@@ -593,3 +593,49 @@ async def test_the_page_finds_a_remote_group_to_join_and_leave(browser, alice, r
     not_a_group = await person.get("/remote-groups", params={"q": carol.uri})
     assert not_a_group.status_code == 400 and 'aria-invalid="true"' in not_a_group.text
     assert not await Group.filter(actor__uri=carol.uri).exists()
+
+
+async def test_the_group_page_of_a_group_elsewhere_joins_by_follow_and_posts_to_it(
+    client, browser, alice, remote
+):
+    raad = remote_group(remote, manuallyApprovesFollowers=True)
+    group = await remote_groups.find(raad.uri)
+    page_url = f"/groups/raad@{group.actor.domain}"
+    person = await browser(alice)
+
+    page = (await person.get(page_url)).text
+    assert "Ask to join" in page and "Post in this group" not in page
+    assert (await person.submit(page_url + "/join")).status_code == 303
+    row = await Membership.get(actor=alice.actor)
+    assert row.state == MemberState.PENDING  # not a member until the group accepts
+    ((inbox, follow_activity),) = await sent("Follow")
+    assert inbox == raad.uri + "/inbox" and follow_activity["id"] == row.uri
+    page = (await person.get(page_url)).text
+    assert "waiting for the group to answer" in page and "Post in this group" not in page
+
+    accept = {"@context": AS, "id": raad.uri + "/accepts/1", "type": "Accept"}
+    accept.update({"actor": raad.uri, "object": follow_activity})
+    await deliver(client, raad, accept, "/inbox")
+    await run()
+    page = (await person.get(page_url)).text
+    handle = f"raad@{group.actor.domain}"
+    assert "Post in this group" in page and f'name="group" value="{handle}"' in page
+    assert "Manage members" not in page
+
+    fields = {"source": "Vraag aan de raad", "group": handle}
+    assert (await person.submit("/compose", {**fields, "kind": "note"})).status_code == 303
+    post = await Post.get(source="Vraag aan de raad")
+    assert post.group_id == group.id and post.visibility == Visibility.MEMBERS
+    ((inbox, create_activity),) = await sent("Create")
+    assert inbox == raad.uri + "/inbox" and create_activity["object"]["audience"] == raad.uri
+    assert PUBLIC not in json.dumps(create_activity)
+
+    assert (await person.submit(page_url + "/leave")).status_code == 303
+    assert not await Membership.exists()
+    ((inbox, undo),) = await sent("Undo")
+    assert inbox == raad.uri + "/inbox" and undo["object"]["id"] == row.uri
+
+
+async def test_the_directory_links_to_groups_elsewhere(browser, alice):
+    page = (await (await browser(alice)).get("/groups")).text
+    assert 'href="/remote-groups"' in page and "Find a group on another server" in page

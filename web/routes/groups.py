@@ -16,7 +16,14 @@ from starlette.routing import Route
 
 from fediverse_intranet.errors import DomainError, InvalidInput, NotFound
 from fediverse_intranet.models import Actor, Group, MemberRole, MemberState
-from fediverse_intranet.services import group_posts, groups, memberships, social, timelines
+from fediverse_intranet.services import (
+    group_posts,
+    groups,
+    memberships,
+    remote_groups,
+    social,
+    timelines,
+)
 from fediverse_intranet.services.groups import GroupForm
 from web.context import Ctx, choice, field_text, read_form, view
 from web.routes.posts import _post_id
@@ -107,10 +114,14 @@ async def show(request: Request, ctx: Ctx) -> Response:
 
 @view()
 async def membership(request: Request, ctx: Ctx) -> Response:
-    """Join (or ask to, or accept an invitation), leave (or withdraw, or decline)."""
+    """Join (or ask to, or accept an invitation), leave (or withdraw, or decline). A group
+    elsewhere is asked by a Follow (``remote_groups``), never made a member here at once."""
     await read_form(ctx)
     group = await _group(request, ctx)
-    if request.url.path.endswith("/join"):
+    joining = request.url.path.endswith("/join")
+    if not group.actor.is_local:  # a Follow to the group, a member once it accepts
+        await (remote_groups.join if joining else remote_groups.leave)(ctx.actor, group)
+    elif joining:
         await memberships.join(group, ctx.actor)
     else:
         await memberships.leave(group, ctx.actor)
