@@ -321,6 +321,18 @@ async def test_a_group_elsewhere_is_not_moderated_here(alice):
     assert not await Delivery.exists()
 
 
+async def test_the_members_page_warns_of_a_first_member_from_a_new_server(browser, bob):
+    group = await make_group(bob, access="closed")
+    await requester(group, "carol", "gov-b.example", MemberState.MEMBER)
+    await requester(group, "chris", "gov-b.example")  # gov-b has a member already
+    await requester(group, "dirk", "gov-c.example")  # nobody from gov-c yet
+
+    page = (await (await browser(bob)).get("/groups/omgevingswet/members")).text
+    assert page.count("First member from") == 1
+    assert "First member from gov-c.example:" in page
+    assert "administrators could read along" in page
+
+
 async def test_pins_and_locks_are_announced_to_the_members_servers(bob):
     group = await make_group(bob)
     await requester(group, "carol", "gov-b.example", MemberState.MEMBER)

@@ -176,13 +176,17 @@ async def _members_page(
 ) -> Response:
     moderator = await memberships.can_moderate(group, ctx.actor)
     rows = await memberships.members(group) if moderator else []
+    pending = [r for r in rows if r.state == MemberState.PENDING]
     values = {
         "group": group,
         "moderator": moderator,
         "owner": moderator
         and (await memberships.membership(group, ctx.actor)).role == MemberRole.OWNER,
         "members": await memberships.members(group, MemberState.MEMBER),
-        "pending": [r for r in rows if r.state == MemberState.PENDING],
+        "pending": pending,
+        "new_servers": {
+            r.actor_id for r in pending if await remote_groups.first_from_server(group, r.actor)
+        },
         "invited": [r for r in rows if r.state == MemberState.INVITED],
         "banned": [r for r in rows if r.state == MemberState.BANNED],
         "form": {"handle": invite},
