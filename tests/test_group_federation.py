@@ -385,6 +385,23 @@ async def test_a_members_post_is_stored_in_the_group_and_announced_unchanged(cli
     assert await Post.filter(group=group).count() == 1 and len(await sent("Announce")) == 4
 
 
+async def test_a_mastodon_post_that_mentions_our_group_is_posted_in_it(client, bob, remote):
+    group = await make_group(bob)
+    carol = remote.add("carol")
+    await member(group, carol)
+    mention = {"type": "Mention", "href": GROUP, "name": "@omgevingswet@intranet.test"}
+    body = create(carol, to=[PUBLIC], cc=[f"{carol.uri}/followers"], tag=[mention])
+    body["object"].pop("audience")
+    body.pop("audience")
+
+    await deliver(client, carol, body, "/inbox")
+    await run()
+
+    post = await Post.get(uri=body["object"]["id"])
+    assert post.group_id == group.id and post.visibility == Visibility.PUBLIC
+    assert await sent("Announce")
+
+
 @pytest.mark.parametrize("case", ["stranger", "banned", "archived", "closed-public"])
 async def test_posts_the_group_refuses_change_nothing(client, bob, remote, case):
     group = await make_group(bob, access="closed" if case == "closed-public" else "open")
@@ -525,6 +542,19 @@ async def test_a_remote_group_is_found_joined_and_its_posts_arrive(client, alice
     assert inbox == raad.uri + "/inbox"  # to the group, which announces it
     assert activity["object"]["audience"] == raad.uri and raad.uri in activity["object"]["to"]
     assert mine.group_id == group.id
+
+
+async def test_a_post_mentioning_a_group_elsewhere_goes_to_its_inbox(client, alice, remote):
+    raad, group = await joined(client, alice, remote)
+    await Delivery.all().delete()
+    # A handle's host has no port: the test server's group gets a plain name here.
+    await Actor.filter(id=group.actor_id).update(domain="gov-b.example")
+
+    mine = await posts.create_post(alice.actor, Draft("Vraag aan @raad@gov-b.example"))
+
+    assert mine.group_id == group.id and mine.visibility == Visibility.PUBLIC
+    ((inbox, activity),) = await sent("Create")
+    assert inbox == raad.uri + "/inbox" and activity["object"]["audience"] == raad.uri
 
 
 async def test_what_a_remote_group_may_not_announce_is_refused(client, alice, remote):

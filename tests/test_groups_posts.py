@@ -127,3 +127,38 @@ async def test_home_shows_threads_of_my_groups_only(alice, bob):
     assert top.id not in ids(await timelines.home(bob.actor))
     await memberships.join(group, bob.actor)
     assert ids(await timelines.home(bob.actor)) == [top.id]
+
+
+async def test_a_post_that_mentions_one_of_my_groups_goes_into_it(alice, bob):
+    open_group = await make_group(alice)
+    closed = await make_group(alice, handle="stadhuis", access="closed")
+    await make_group(bob, handle="elders")  # alice is no member of this one
+
+    public = await posts.create_post(alice.actor, posts.Draft("Vraag aan @omgevingswet"))
+    assert (public.group_id, public.visibility) == (open_group.id, Visibility.PUBLIC)
+    members = await posts.create_post(
+        alice.actor, posts.Draft("Intern, @stadhuis@intranet.test"), group=None
+    )
+    assert (members.group_id, members.visibility) == (closed.id, Visibility.MEMBERS)
+    assert not await Notification.exists()  # a group is not told like a person
+
+    # Not a member, two groups at once, or a narrower choice of the author: stays outside.
+    for text, visibility in [
+        ("Hallo @elders", Visibility.PUBLIC),
+        ("@omgevingswet en @stadhuis", Visibility.PUBLIC),
+        ("Voor volgers, @omgevingswet", Visibility.FOLLOWERS),
+        ("Alleen hier, @stadhuis", Visibility.ORGANISATION),
+    ]:
+        post = await posts.create_post(alice.actor, posts.Draft(text, visibility=visibility))
+        assert post.group_id is None and post.visibility == visibility, text
+
+    # A reply stays where its thread is; an archived group takes nothing.
+    reply = await posts.create_post(
+        alice.actor,
+        posts.Draft("@omgevingswet"),
+        in_reply_to=(await Post.get(source="Hallo @elders")).id,
+    )
+    assert reply.group_id is None
+    await Group.filter(id=open_group.id).update(archived_at=open_group.created_at)
+    later = await posts.create_post(alice.actor, posts.Draft("Nog eens @omgevingswet"))
+    assert later.group_id is None and later.visibility == Visibility.PUBLIC

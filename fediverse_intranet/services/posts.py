@@ -4,7 +4,9 @@ Each change announces itself to other servers (``services.fanout``) in its own t
 
 A post in a group (and every reply to one) is written by a member, while the group is not
 archived and its thread not locked; its visibility follows the group: public in an open
-group, members-only in a closed or secret one, whatever the form said.
+group, members-only in a closed or secret one, whatever the form said. A new post that
+mentions one group of its author's (``@omgevingswet``, ``@raad@gov-b.example``) goes into
+that group, unless that would show it to more people than the author chose.
 """
 
 from __future__ import annotations
@@ -202,6 +204,28 @@ async def _group_for(
     return group
 
 
+async def _mentioned_group(author: Actor, draft: Draft, mentioned: list[Actor]) -> Group | None:
+    """A new post that mentions exactly one group the author may post in goes into it, as
+    Mastodon users post into a group (FEP-1b12). Only when that does not widen who reads it:
+    a public post into any group, a members-only one into a closed group; a followers-only,
+    direct or organisation-only post stays what it is."""
+    named = [actor.id for actor in mentioned if actor.is_group]
+    if not named:
+        return None
+    rows = await Membership.filter(
+        actor_id=author.id, state=MemberState.MEMBER, group__actor_id__in=named
+    ).select_related("group")
+    usable = []
+    for row in rows:
+        await groups.archive_if_due(row.group)
+        if row.group.archived_at is None:
+            usable.append(row.group)
+    if len(usable) != 1:
+        return None
+    in_group = Visibility.PUBLIC if usable[0].access == GroupAccess.OPEN else Visibility.MEMBERS
+    return usable[0] if draft.visibility in (Visibility.PUBLIC, in_group) else None
+
+
 async def _require_writable(group: Group | int) -> None:
     """An archived group is read-only: no posts, replies or edits (a project past its end
     date is archived on the way)."""
@@ -232,8 +256,10 @@ async def create_post(
     """A new post or reply, optionally in a group (see the module's docstring)."""
     draft = _check(draft)
     parent = await visible_post(in_reply_to, author) if in_reply_to else None
-    group = await _group_for(author, draft, parent, group)
     html, hashtags, mentioned = await _render(draft.source)
+    if group is None and parent is None:
+        group = await _mentioned_group(author, draft, mentioned)
+    group = await _group_for(author, draft, parent, group)
     if parent is not None and parent.author not in mentioned and parent.author_id != author.id:
         mentioned.append(parent.author)
     if group is not None and group.access != GroupAccess.OPEN:
@@ -273,7 +299,7 @@ async def create_post(
 async def _notify_new(post: Post, parent: Post | None, mentioned: list[Actor]) -> None:
     replied_to = parent.author_id if parent is not None else None
     for actor in mentioned:
-        if actor.is_local and actor.id != post.author_id:
+        if actor.is_local and actor.id != post.author_id and not actor.is_group:
             kind = NotificationKind.REPLY if actor.id == replied_to else NotificationKind.MENTION
             await notifications.notify(actor, kind, post.author, post)
 
