@@ -12,6 +12,7 @@ from fediverse_intranet.services import accounts, posts
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.posts import Draft
 from tests.conftest import BASE_URL
+from tests.test_groups import make_group
 
 ACTIVITY = "application/activity+json"
 PROFILE_PAGE = "http://webfinger.net/rel/profile-page"
@@ -144,8 +145,10 @@ async def test_nodeinfo_document_counts(client, alice, bob, app):
     await Account.filter(id=bob.id).update(last_login_at=long_ago)
     await accounts.start_session(carol)  # in use today, never signed in with a password
     await Account.filter(id=gone.id).update(last_login_at=now())
+    closed = await make_group(alice, access="closed")  # members-only posts live in groups
     for visibility in Visibility:
-        await posts.create_post(alice.actor, Draft("hallo", visibility=visibility))
+        group = closed if visibility == Visibility.MEMBERS else None
+        await posts.create_post(alice.actor, Draft("hallo", visibility=visibility), group=group)
     deleted = await posts.create_post(bob.actor, Draft("weg"))
     await posts.delete_post(deleted.id, bob)
     await posts.create_post(bob.actor, Draft("nog een"))
