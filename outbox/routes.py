@@ -391,7 +391,9 @@ def _person_or_group(person_handler: Handler, which: str) -> Handler:
 
     async def endpoint(request: Request) -> Response:
         name = request.path_params["username"].lower()
-        is_group = await Actor.filter(username=name, domain="", kind="group").exists()
+        is_group = USERNAME_RE.fullmatch(name) is not None and (
+            await Actor.filter(username=name, domain="", kind="group").exists()
+        )
         return await (group_handler if is_group else person_handler)(request)
 
     return endpoint
