@@ -1,9 +1,10 @@
 """The background worker: inside ``serve`` by default, or alone as ``fediverse-intranet worker``.
 
 Two loops share it: housekeeping, which keeps tables small (ended sessions, stale login
-failures, expired links), and the delivery loop, which drains the durable delivery queue:
-claim due deliveries (``outbox.claims``), send them concurrently (``outbox.deliver``),
-repeat. Any number of these workers may run against one database; claims keep them apart.
+failures, expired links) and archives projects past their end date, and the delivery
+loop, which drains the durable delivery queue: claim due deliveries (``outbox.claims``),
+send them concurrently (``outbox.deliver``), repeat. Any number of these workers may run
+against one database; claims keep them apart.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import timedelta
 
 from activitypub.fetch import Fetcher
 from fediverse_intranet.models import Invitation, LoginFailure, PasswordReset, WebSession
-from fediverse_intranet.services import remote_client
+from fediverse_intranet.services import groups, remote_client
 from fediverse_intranet.services.clock import now
 from outbox import claims
 from outbox.deliver import MAX_IN_FLIGHT, PER_HOST, Deliverer
@@ -41,7 +42,8 @@ def wake() -> None:
 
 
 async def housekeeping() -> dict[str, int]:
-    """Delete what has expired; returns how many rows of each kind went."""
+    """Delete what has expired and archive projects that ended; returns how many rows of
+    each kind went (or were archived)."""
     current = now()
     return {
         "sessions": await WebSession.filter(expires_at__lte=current).delete(),
@@ -50,6 +52,7 @@ async def housekeeping() -> dict[str, int]:
         ).delete(),
         "invitations": await Invitation.filter(used_at=None, expires_at__lte=current).delete(),
         "password_resets": await PasswordReset.filter(expires_at__lte=current).delete(),
+        "groups_archived": await groups.archive_due(),  # projects past their end date
     }
 
 

@@ -10,6 +10,7 @@ joined, and what they announce taken only from them and only when verifiable.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -29,9 +30,10 @@ from fediverse_intranet.models import (
     Post,
     Visibility,
 )
-from fediverse_intranet.services import group_posts, memberships, posts, remote_groups
+from fediverse_intranet.services import group_posts, groups, memberships, posts, remote_groups
 from fediverse_intranet.services.posts import Draft
 from inbox import processor
+from outbox import worker
 from tests import test_inbox as peer
 from tests.conftest import BASE_URL
 from tests.test_fanout import remote as remote_actor_at
@@ -355,6 +357,32 @@ async def test_pins_and_locks_are_announced_to_the_members_servers(bob):
     assert all(a["actor"] == GROUP for _, a in announced)
 
 
+async def test_a_project_past_its_end_is_archived_by_the_worker_and_members_servers_hear(
+    bob,
+):
+    end = (groups.today() + timedelta(days=30)).isoformat()
+    group = await make_group(bob, handle="stadhuis", kind="project", ends_on=end)
+    await requester(group, "carol", "gov-b.example", MemberState.MEMBER)
+    await Delivery.all().delete()
+    await Group.filter(id=group.id).update(ends_on=groups.today() - timedelta(days=1))
+
+    assert (await worker.housekeeping())["groups_archived"] == 1
+    assert (await Group.get(id=group.id)).archived_at is not None
+    ((inbox, announce_activity),) = await sent("Announce")
+    update = announce_activity["object"]
+    assert inbox == "https://gov-b.example/inbox" and update["type"] == "Update"
+    assert update["actor"] == f"{BASE_URL}/users/stadhuis"
+    assert update["object"]["type"] == "Group" and update["object"]["postingRestrictedToMods"]
+    assert (await worker.housekeeping())["groups_archived"] == 0  # once
+
+    await Delivery.all().delete()
+    await groups.set_archived(
+        await Group.get(id=group.id).select_related("actor"), bob.actor, False, end
+    )
+    ((_, reopened),) = await sent("Announce")
+    assert reopened["object"]["object"]["postingRestrictedToMods"] is False
+
+
 # --- posts into our groups ----------------------------------------------------------------
 
 
@@ -611,6 +639,22 @@ async def test_a_moderators_update_of_the_group_applies_and_a_ban_reaches_us(cli
     assert (await Actor.get(uri=raad.uri)).display_name == "Raad van State"
     assert (await Group.get(id=group.id)).access == GroupAccess.CLOSED
     assert (await Membership.get(group=group, actor=alice.actor)).state == MemberState.BANNED
+
+
+async def test_a_group_elsewhere_that_restricts_posting_is_read_only_here(client, alice, remote):
+    raad, group = await joined(client, alice, remote)
+    document = dict(raad.document or {}, postingRestrictedToMods=True)
+    update = {"@context": AS, "id": raad.uri + "/updates/1", "type": "Update"}
+    update.update({"actor": raad.uri, "object": document})
+    await deliver(client, raad, announce(raad, update, 1), "/inbox")
+    await run()
+
+    group = await Group.get(id=group.id)
+    assert group.archived_at is not None
+    await Delivery.all().delete()
+    with pytest.raises(PermissionDenied):
+        await posts.create_post(alice.actor, Draft("Nog een vraag"), group=group)
+    assert not await Delivery.exists()
 
 
 async def test_the_page_finds_a_remote_group_to_join_and_leave(browser, alice, remote):

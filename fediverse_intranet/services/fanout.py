@@ -210,6 +210,22 @@ async def group_moderated(post: Post, by: Actor, kind: str, on: bool) -> None:
     await group_announce(group, activity)
 
 
+async def group_updated(group: Group) -> None:
+    """A group of ours changed (settings, archived, reopened): its members' servers get the
+    group's ``Update`` of its own actor document, announced by the group as Lemmy sends it,
+    so they show the new name and access, and an archived group (``postingRestrictedToMods``)
+    as read-only."""
+    await group.fetch_related("actor")
+    if not group.actor.is_local or not await members_elsewhere(group):
+        return
+    moment = now()
+    activity = vocabulary.update(group.actor.uri, await documents.group_document(group), moment)
+    activity["id"] = f"{group.actor.uri}#updates/{int(moment.timestamp() * 1000)}"
+    activity.update(to=[group.actor.uri], cc=[documents.followers_of(group.actor)])
+    activity["audience"] = group.actor.uri
+    await group_announce(group, activity)
+
+
 async def _group_of(post: Post) -> Group | None:
     if post.group_id is None:
         return None

@@ -37,7 +37,7 @@ from fediverse_intranet.models import (
     Tag,
     Visibility,
 )
-from fediverse_intranet.services import accounts, memberships
+from fediverse_intranet.services import accounts, fanout, memberships
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.profiles import parse_topics
 
@@ -194,6 +194,7 @@ async def update_group(group: Group, editor: Actor, form: GroupForm) -> Group:
         await group.save(update_fields=["access", "ends_on"])
         if closing:
             await Post.filter(group_id=group.id).update(visibility=Visibility.MEMBERS)
+        await fanout.group_updated(group)
     return group
 
 
@@ -260,10 +261,20 @@ async def archive_if_due(group: Group) -> bool:
 
 
 async def archive_due() -> int:
-    """Archive every project past its end date (for the worker's housekeeping)."""
-    return await Group.filter(kind=GroupKind.PROJECT, ends_on__lt=today(), archived_at=None).update(
-        archived_at=now()
-    )
+    """Archive every project past its end date (the worker's housekeeping, so no page read
+    is needed); members' servers hear of each. Returns how many were archived."""
+    due = await Group.filter(
+        kind=GroupKind.PROJECT, ends_on__lt=today(), archived_at=None, actor__domain=""
+    ).select_related("actor")
+    archived = 0
+    for group in due:
+        async with in_transaction():
+            group.archived_at = now()
+            archived += await Group.filter(id=group.id, archived_at=None).update(
+                archived_at=group.archived_at
+            )
+            await fanout.group_updated(group)
+    return archived
 
 
 async def set_archived(group: Group, by: Actor, archived: bool, ends_on: str = "") -> Group:
@@ -272,16 +283,21 @@ async def set_archived(group: Group, by: Actor, archived: bool, ends_on: str = "
     await memberships.require_owner(group, by)
     _require_local(group)
     if archived:
-        group.archived_at = group.archived_at or now()
-        await group.save(update_fields=["archived_at"])
+        if group.archived_at is None:
+            async with in_transaction():
+                group.archived_at = now()
+                await group.save(update_fields=["archived_at"])
+                await fanout.group_updated(group)
         return group
     if group.kind == GroupKind.PROJECT:
         new_end = parse_date(ends_on, "ends_on") or group.ends_on
         if new_end is None or new_end < today():
             raise InvalidInput("Choose an end date today or later.", field="ends_on")
         group.ends_on = new_end
-    group.archived_at = None
-    await group.save(update_fields=["archived_at", "ends_on"])
+    async with in_transaction():
+        group.archived_at = None
+        await group.save(update_fields=["archived_at", "ends_on"])
+        await fanout.group_updated(group)
     return group
 
 

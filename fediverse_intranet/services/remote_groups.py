@@ -51,6 +51,7 @@ from fediverse_intranet.services import (
     remote_posts,
 )
 from fediverse_intranet.services import groups as group_rules
+from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.remote_actors import RemoteActorError, is_local_uri, same_server
 from fediverse_intranet.services.remote_posts import NotTaken
 
@@ -190,7 +191,8 @@ async def remote_group_of(actor: Actor) -> Group | None:
 
 async def adopt(actor: Actor, document: RemoteActor) -> Group:
     """Record a remote actor as a group: kind "group" and a Group row whose access follows
-    ``manuallyApprovesFollowers`` (Lemmy's private communities: members only)."""
+    ``manuallyApprovesFollowers`` (Lemmy's private communities: members only) and which is
+    read-only while ``postingRestrictedToMods``."""
     if document.type != "Group" or document.id != actor.uri:
         raise InvalidInput("This is not a group.", field="q")
     access = GroupAccess.CLOSED if document.manually_approves_followers else GroupAccess.OPEN
@@ -203,6 +205,10 @@ async def adopt(actor: Actor, document: RemoteActor) -> Group:
         await group.save(update_fields=["access"])
         if access == GroupAccess.CLOSED:
             await Post.filter(group_id=group.id).update(visibility=Visibility.MEMBERS)
+    # Only its moderators post (an archived group of ours says so): read-only here too.
+    if document.posting_restricted != (group.archived_at is not None):
+        group.archived_at = now() if document.posting_restricted else None
+        await group.save(update_fields=["archived_at"])
     group.actor = actor
     return group
 
