@@ -31,6 +31,7 @@ from fediverse_intranet.models import (
     Visibility,
 )
 from fediverse_intranet.services import group_posts, groups, memberships, posts, remote_groups
+from fediverse_intranet.services.groups import GroupForm
 from fediverse_intranet.services.posts import Draft
 from inbox import processor
 from outbox import worker
@@ -381,6 +382,13 @@ async def test_a_project_past_its_end_is_archived_by_the_worker_and_members_serv
     )
     ((_, reopened),) = await sent("Announce")
     assert reopened["object"]["object"]["postingRestrictedToMods"] is False
+
+    await Delivery.all().delete()
+    form = GroupForm(name="Nieuw stadhuis", kind="project", access="closed", ends_on=end)
+    await groups.update_group(await Group.get(id=group.id).select_related("actor"), bob.actor, form)
+    ((_, changed),) = await sent("Announce")
+    assert changed["object"]["object"]["name"] == "Nieuw stadhuis"
+    assert changed["object"]["object"]["manuallyApprovesFollowers"] is True
 
 
 # --- posts into our groups ----------------------------------------------------------------
