@@ -354,14 +354,28 @@ async def test_an_archived_project_refuses_new_posts_everywhere(
     answer = await try_post_in_group(ida, here, name, f"Nog een laatste {late}")
     assert 400 <= answer.status_code < 500 and "archived" in text_of(answer.text)
     assert stored(federation.a, late) == 0
-    # ... and what a member at gov-b sends, a post or a reply, gov-a does not take.
+    # ... what a member at gov-b sends at once, gov-a does not take (or gov-b refuses it) ...
+    early = marker()
+    answer = await try_post_in_group(ivo, there, full, f"Na de oplevering {early}")
+    await refused_everywhere(federation, answer, early, "archived")
+
+    # ... and once gov-b has the group's Update, gov-b itself says no, to a post or a reply.
+    async def read_only() -> bool:
+        return "Archived." in text_of(await ivo.page(there))
+
+    await eventually(read_only, "gov-b shows the group as archived")
+    shown = await ivo.page(there)
+    assert all(form.action != "/compose" for form in forms_of(shown)), "a composer at gov-b"
     post, reply = marker(), marker()
-    answer = await try_post_in_group(ivo, there, full, f"Na de oplevering {post}")
-    await refused_everywhere(federation, answer, post, "archived")
-    answer = await ivo.submit(f"/compose?reply_to={at_b}", "/compose", source=f"Nog iets {reply}")
-    await refused_everywhere(federation, answer, reply, "archived")
+    refused = [
+        (post, await try_post_in_group(ivo, there, full, f"Toch nog {post}")),
+        (reply, await ivo.submit(f"/compose?reply_to={at_b}", "/compose", source=reply)),
+    ]
+    for text, answer in refused:
+        assert 400 <= answer.status_code < 500, f"gov-b took {text}: {answer.status_code}"
+        await refused_everywhere(federation, answer, text, "archived")
     shown = text_of(await ida.page(here))
-    assert earlier in shown and post not in shown and reply not in shown
+    assert earlier in shown and all(m not in shown for m in (early, post, reply))
 
 
 @pytest.mark.xfail(
