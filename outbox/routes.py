@@ -45,6 +45,7 @@ from fediverse_intranet.models import (
 )
 from fediverse_intranet.services import federation_policy, remote_groups, signed_requests
 from fediverse_intranet.services.accounts import USERNAME_RE
+from fediverse_intranet.services.remote_actors import is_http_uri
 from fediverse_intranet.services.visibility import can_view
 from outbox import documents
 
@@ -188,8 +189,14 @@ async def _may_fetch(post: Post, signer: Actor | None) -> bool:
     if signer.is_local:
         return await can_view(post, signer)
     if post.visibility == Visibility.MEMBERS:  # a closed group's: its members' servers
-        group = await Group.filter(id=post.group_id or 0).first()
-        return group is not None and await remote_groups.server_has_member(group, signer)
+        group = await Group.filter(id=post.group_id or 0).select_related("actor").first()
+        if group is None:
+            return False
+        if await remote_groups.server_has_member(group, signer):
+            return True
+        # A group elsewhere knows members we do not: ask it (the member's server where the
+        # post was written is asked by the other members' servers, which check it there).
+        return not group.actor.is_local and await remote_groups.group_vouches(group, signer)
     mentioned = Mention.filter(post_id=post.id, actor__domain=signer.domain)
     if post.visibility == Visibility.FOLLOWERS:
         follows = Follow.filter(
@@ -378,11 +385,27 @@ def _group_collection(which: str) -> Handler:
     async def endpoint(request: Request) -> Response:
         signer = await _requesting_actor(request)
         group = await _local_group(request.path_params["username"], signer)
+        asked = request.query_params.get("is_follower")
+        if which == "followers" and asked is not None:
+            return await _is_follower(group, signer, asked)
         if which == "moderators":
             return _private(await documents.group_moderators_document(group), group)
         return _private(await documents.group_collection_document(group, which), group)
 
     return endpoint
+
+
+async def _is_follower(group: Group, signer: Actor | None, asked: str) -> Response:
+    """Whether someone on the server of ``asked`` is a member: how a member's server, asked
+    for a members-only post by another server, learns whether to serve it (as Lemmy's
+    ``?is_follower=`` for private communities). Answered only to a server with a member,
+    so the member list does not leak."""
+    if not await remote_groups.server_has_member(group, signer):
+        raise Refused(404, "no such person here")
+    host = urlsplit(asked).netloc.lower() if is_http_uri(asked) else ""
+    member = bool(host) and await remote_groups.host_has_member(group, host)
+    document = {"id": f"{group.actor.uri}/followers", "isFollower": member}
+    return _private(document, group)
 
 
 def _person_or_group(person_handler: Handler, which: str) -> Handler:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -733,3 +734,25 @@ async def test_the_group_page_of_a_group_elsewhere_joins_by_follow_and_posts_to_
 async def test_the_directory_links_to_groups_elsewhere(browser, alice):
     page = (await (await browser(alice)).get("/groups")).text
     assert 'href="/remote-groups"' in page and "Find a group on another server" in page
+
+
+async def test_a_members_server_may_ask_whether_another_server_has_a_member(client, bob, remote):
+    """``?is_follower=`` on a closed group's followers, asked by a server where a post in
+    the group was written before it serves that post to another server: answered only to
+    servers with a member, so the member list does not leak."""
+    group = await make_group(bob, access="closed")
+    inside, elsewhere = remote.add("lid"), RemoteServer()
+    await elsewhere.start()
+    try:
+        outside = elsewhere.add("vreemde")
+        await member(group, inside)
+        path = "/users/omgevingswet/followers?is_follower="
+        about_inside = await signed_get(client, path + quote(inside.uri, safe=""), inside)
+        assert about_inside.status_code == 200 and about_inside.json()["isFollower"] is True
+        about_outside = await signed_get(client, path + quote(outside.uri, safe=""), inside)
+        assert about_outside.json()["isFollower"] is False
+        asked_by_outsider = await signed_get(client, path + quote(inside.uri, safe=""), outside)
+        assert asked_by_outsider.status_code == 404
+        assert (await signed_get(client, path + quote(inside.uri, safe=""))).status_code == 404
+    finally:
+        await elsewhere.stop()

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from tortoise.transactions import in_transaction
 
@@ -58,6 +60,8 @@ from fediverse_intranet.services.remote_posts import NotTaken
 log = logging.getLogger(__name__)
 
 GROUP_KIND = group_rules.GROUP_KIND
+VOUCH_MEMORY = 300.0  # seconds a group's word on a server's membership is kept
+_vouched: dict[tuple[str, str], tuple[float, bool]] = {}
 MAX_MODERATORS = 200  # entries read from a remote moderators collection
 
 
@@ -169,6 +173,37 @@ async def server_has_member(group: Group, signer: Actor | None) -> bool:
     if signer.is_local:
         return await members.filter(actor_id=signer.id).exists()
     return await members.filter(actor__domain=signer.domain).exists()
+
+
+async def host_has_member(group: Group, host: str) -> bool:
+    return await Membership.filter(
+        group_id=group.id, state=MemberState.MEMBER, actor__domain=host
+    ).exists()
+
+
+async def group_vouches(group: Group, signer: Actor) -> bool:
+    """Whether a group elsewhere says the signer's server has a member (its followers
+    collection with ``?is_follower=``, asked with our instance actor's signature, as a
+    member's server). The group's own server is believed about itself. Answers are kept
+    a few minutes; a group that cannot be asked vouches for nobody."""
+    if same_server(signer.uri, group.actor.uri):
+        return True
+    if not group.actor.followers_url:
+        return False
+    key = (group.actor.uri, signer.domain)
+    remembered = _vouched.get(key)
+    if remembered is not None and time.monotonic() < remembered[0]:
+        return remembered[1]
+    url = f"{group.actor.followers_url}?is_follower={quote(signer.uri, safe='')}"
+    try:
+        answer = (await remote_client.signed_fetch(url)).document.get("isFollower") is True
+    except FetchError as exc:
+        log.info("group %s did not answer for %s: %s", group.actor.uri, signer.domain, exc)
+        answer = False
+    _vouched[key] = (time.monotonic() + VOUCH_MEMORY, answer)
+    if len(_vouched) > 10_000:
+        _vouched.pop(next(iter(_vouched)))
+    return answer
 
 
 async def remote_member_actors(group: Group) -> list[Actor]:
