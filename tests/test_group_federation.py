@@ -285,14 +285,23 @@ async def test_remove_ban_and_unban_are_told_to_the_person_and_the_members(bob):
     ((inbox, reject),) = await sent("Reject")
     assert inbox == dirk.inbox_url
     blocks = await sent("Announce")
-    assert {inbox for inbox, _ in blocks} == {"https://gov-d.example/inbox"}  # the members
+    # The members' servers, and the banned person's own, which must stop taking their posts.
+    assert {inbox for inbox, _ in blocks} == {
+        "https://gov-d.example/inbox",
+        "https://gov-c.example/inbox",
+    }
     block = blocks[0][1]["object"]
     assert (block["type"], block["object"], block["target"]) == ("Block", dirk.uri, GROUP)
     assert block["actor"] == bob.actor.uri
 
     await Delivery.all().delete()
     await memberships.unban(group, bob.actor, dirk)
-    ((_, undo),) = await sent("Announce")
+    undos = await sent("Announce")
+    assert {inbox for inbox, _ in undos} == {
+        "https://gov-d.example/inbox",
+        "https://gov-c.example/inbox",
+    }
+    undo = undos[0][1]
     assert undo["object"]["type"] == "Undo" and undo["object"]["object"]["type"] == "Block"
     assert not await sent("Reject")
 

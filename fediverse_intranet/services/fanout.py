@@ -263,12 +263,16 @@ def announce_id(group: Actor, activity_id: str) -> str:
 
 
 async def group_announce(
-    group: Group, activity: Mapping[str, Any], post: Post | None = None
+    group: Group,
+    activity: Mapping[str, Any],
+    post: Post | None = None,
+    also: Iterable[Actor] = (),
 ) -> None:
     """A group of ours passes an activity (a member's, as received; or one of ours) to its
     members' servers, wrapped unchanged in an Announce signed by the group. A new ``post``
-    of an open group is also announced plainly, for Mastodon, which shows it as a boost."""
-    members = await members_elsewhere(group)
+    of an open group is also announced plainly, for Mastodon, which shows it as a boost.
+    ``also``: people no longer members who must hear it too (the one banned)."""
+    members = [*await members_elsewhere(group), *also]
     inboxes = deliveries.inboxes_of(members)
     if not inboxes:
         return
@@ -334,10 +338,12 @@ async def membership_changed(change: Any, by: Actor | None = None, follow_uri: s
         await group_answer(group, person, follow_uri, False)
     elif change.after == MemberState.BANNED:
         await group_answer(group, person, follow_uri, False)
-        await group_announce(group, _ban(group.actor, person, by))
+        # Their own server too: it must stop taking their posts for the group, and show why.
+        await group_announce(group, _ban(group.actor, person, by), also=[person])
     elif change.before == MemberState.BANNED and change.after is None:
         ban = _ban(group.actor, person, by)
-        await group_announce(group, documents.undo_document(by or group.actor, ban))
+        undo = documents.undo_document(by or group.actor, ban)
+        await group_announce(group, undo, also=[person])
 
 
 def _ban(group: Actor, person: Actor, by: Actor | None) -> dict[str, Any]:

@@ -118,12 +118,16 @@ async def moderator_delete(inbound: Inbound, uri: str) -> bool:
 
 
 async def announced(inbound: Inbound, group: Group) -> None:
-    """An Announce by a group elsewhere that people here belong to."""
-    if not await Membership.filter(
-        group_id=group.id, state=MemberState.MEMBER, actor__domain=""
-    ).exists():
-        raise Ignored("nobody here is a member of this group")
+    """An Announce by a group elsewhere that people here belong to, or a ban (or its end)
+    of one of ours, who may have been the last member here."""
     ref = inbound.activity.object
+    if (
+        not _is_ban(ref)
+        and not await Membership.filter(
+            group_id=group.id, state=MemberState.MEMBER, actor__domain=""
+        ).exists()
+    ):
+        raise Ignored("nobody here is a member of this group")
     if ref is None:
         raise Ignored("nothing announced")
     inner = ref.activity
@@ -137,6 +141,16 @@ async def announced(inbound: Inbound, group: Group) -> None:
     if handler is None:
         raise Ignored(f"an announced {inner.type} is not handled")
     await handler(group, inner)
+
+
+def _is_ban(ref: ObjectRef | None) -> bool:
+    inner = ref.activity if ref is not None else None
+    if inner is None:
+        return False
+    if inner.type == "Undo":
+        undone = inner.object.activity if inner.object else None
+        return undone is not None and undone.type == "Block"
+    return inner.type == "Block"
 
 
 async def _verified_post(
