@@ -9,6 +9,12 @@ from fediverse_intranet.models.accounts import (
     WebSession,
 )
 from fediverse_intranet.models.actors import Actor, ActorTopic, Presence
+from fediverse_intranet.models.expertise import (
+    Endorsement,
+    ExpertiseScore,
+    TopicLink,
+    TopicLinkKind,
+)
 from fediverse_intranet.models.federation import Delivery, DeliveryHost, InboxItem, WorkState
 from fediverse_intranet.models.groups import (
     Group,
@@ -51,6 +57,8 @@ __all__ = [
     "Block",
     "Boost",
     "Delivery",
+    "Endorsement",
+    "ExpertiseScore",
     "DeliveryHost",
     "Follow",
     "Group",
@@ -79,6 +87,8 @@ __all__ = [
     "Role",
     "Tag",
     "TagFollow",
+    "TopicLink",
+    "TopicLinkKind",
     "Visibility",
     "WebSession",
     "WorkState",

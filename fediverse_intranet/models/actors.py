@@ -45,6 +45,8 @@ class Actor(Model):
     public_key_pem = fields.TextField(default="", db_default="")
     private_key_pem = fields.TextField(default="", db_default="")
     fetched_at = fields.DatetimeField(null=True)
+    # Consent to be found beyond this instance (Mastodon's ``indexable``, FEP-5feb).
+    indexable = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -73,6 +75,7 @@ class ActorTopic(Model):
     id = fields.IntField(primary_key=True)
     actor = fields.ForeignKeyField("models.Actor", related_name="topics", on_delete=fields.CASCADE)
     tag = fields.ForeignKeyField("models.Tag", related_name="experts", on_delete=fields.CASCADE)
+    level = fields.IntField(default=0, db_default=0)  # self-assessed: 0 unsaid, 1-3
 
     class Meta:
         table = "actor_topic"
