@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from tortoise.expressions import Q
@@ -13,7 +13,7 @@ from activitypub import vocabulary
 from fediverse_intranet.content import normalise_tag
 from fediverse_intranet.errors import InvalidInput
 from fediverse_intranet.models import Actor, ActorTopic, Presence, Tag
-from fediverse_intranet.services import deliveries, federation_policy, media
+from fediverse_intranet.services import deliveries, expertise, federation_policy, media
 from fediverse_intranet.services.clock import now
 
 MAX_TOPICS = 30
@@ -37,6 +37,21 @@ class ProfileForm:
     contact: str = ""
     bio: str = ""
     topics: str = ""  # comma or space separated
+    levels: dict[str, str] = field(default_factory=dict)  # topic -> "0".."3"; absent: kept
+
+
+LEVELS = range(4)  # 0 unsaid, 1 basic, 2 working knowledge, 3 expert
+
+
+def parse_levels(levels: dict[str, str]) -> dict[str, int]:
+    """The self-assessed level per topic, each 0-3; anything else is refused."""
+    parsed: dict[str, int] = {}
+    for name, raw in levels.items():
+        value = raw.strip()
+        if not (value.isdigit() and int(value) in LEVELS):
+            raise InvalidInput("Choose a level from the list.", field="levels")
+        parsed[name] = int(value)
+    return parsed
 
 
 def _clean(name: str, value: str) -> str:
@@ -74,19 +89,29 @@ async def topics_of(actor: Actor) -> list[str]:
     return [row.tag.name for row in rows]
 
 
+async def topic_levels(actor: Actor) -> list[tuple[str, int]]:
+    """The person's topics with their self-assessed level, by name."""
+    rows = await ActorTopic.filter(actor=actor).select_related("tag").order_by("tag__name")
+    return [(row.tag.name, row.level) for row in rows]
+
+
 async def update_profile(actor: Actor, form: ProfileForm) -> Actor:
     """Save the profile; followers on other servers get an Update in the same transaction."""
     values = {name: _clean(name, getattr(form, name)) for name in FIELD_LIMITS}
     topics = parse_topics(form.topics)
+    levels = parse_levels(form.levels)
     async with in_transaction():
         for name, value in values.items():
             setattr(actor, name, value)
         await actor.save(update_fields=list(values))
+        kept = dict(await ActorTopic.filter(actor=actor).values_list("tag__name", "level"))
         await ActorTopic.filter(actor=actor).delete()
         for name in topics:
             tag, _ = await Tag.get_or_create(name=name)
-            await ActorTopic.create(actor=actor, tag=tag)
+            level = levels.get(name, kept.get(name, 0))
+            await ActorTopic.create(actor=actor, tag=tag, level=level)
         await announce_profile(actor)
+    await expertise.rescore(actor)
     return actor
 
 
