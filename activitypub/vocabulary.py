@@ -59,12 +59,26 @@ CONTEXT_TERMS: dict[str, Any] = {
     "lemmy": "https://join-lemmy.org/ns#",
     "postingRestrictedToMods": "lemmy:postingRestrictedToMods",
     "moderators": {"@id": "lemmy:moderators", "@type": "@id"},
+    # FEP-82f6 actor statuses (Smithereen's terms), and which presence a status stands for.
+    "sm": "http://smithereen.software/ns#",
+    "ActorStatus": "sm:ActorStatus",
+    "status": {"@id": "sm:status", "@type": "@id"},
+    "presence": "urn:fediverse-intranet:ns#presence",
 }
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, CONTEXT_TERMS]
 
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 MAX_URL = 2048
 MAX_ITEMS = 100  # of keys, fields, tags or topics read from one remote document
+MAX_STATUS = 500  # characters of a remote status read (FEP-82f6 asks for 100 at least)
+# Our presences, with the plain-text fallback a status carries when it has no note of its own.
+PRESENCE_TEXT = {
+    "office": "In the office",
+    "elsewhere": "Working elsewhere",
+    "busy": "Busy",
+    "away": "Away",
+}
+PRESENCES = frozenset(PRESENCE_TEXT)
 
 
 class VocabularyError(ValueError):
@@ -113,6 +127,17 @@ class Field:
 
 
 @dataclass(frozen=True)
+class StatusDoc:
+    """An actor status (FEP-82f6): our presence, ``content`` its plain-text fallback."""
+
+    id: str
+    content: str
+    published: datetime
+    presence: str = ""  # office, elsewhere, busy, away ("" for a status of another kind)
+    end_time: datetime | None = None
+
+
+@dataclass(frozen=True)
 class PersonDoc:
     """A person of this instance. ``summary`` is HTML; ``topics`` are expertise hashtags."""
 
@@ -137,6 +162,7 @@ class PersonDoc:
     discoverable: bool = True
     indexable: bool = False
     suspended: bool = False
+    status: StatusDoc | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +280,39 @@ def person(doc: PersonDoc) -> dict[str, Any]:
     out["tag"] = [_hashtag(topic) for topic in doc.topics]
     if doc.icon is not None:
         out["icon"] = _image("Image", doc.icon)
+    if doc.status is not None:
+        out["status"] = _embedded(actor_status(doc.status, doc.id))
     return out
+
+
+def actor_status(doc: StatusDoc, actor: str) -> dict[str, Any]:
+    """The ``ActorStatus`` object of FEP-82f6 (plain-text ``content``, optional ``endTime``)."""
+    out: dict[str, Any] = {
+        "@context": CONTEXT,
+        "id": doc.id,
+        "type": "ActorStatus",
+        "attributedTo": actor,
+        "content": doc.content,
+        "published": iso(doc.published),
+    }
+    if doc.presence:
+        out["presence"] = doc.presence
+    if doc.end_time is not None:
+        out["endTime"] = iso(doc.end_time)
+    return out
+
+
+def status_created(actor: str, status: StatusDoc, id: str, followers: str) -> dict[str, Any]:
+    """``Create{ActorStatus}``: a new status, sent to followers (no Update of the actor).
+    ``id`` must be new each time: the same presence set again is news again."""
+    obj = _embedded(actor_status(status, actor))
+    return _activity("Create", id, actor, obj, to=[followers])
+
+
+def status_removed(actor: str, status_id: str, id: str, followers: str) -> dict[str, Any]:
+    """``Remove{ActorStatus}``: the current status is cleared (FEP-82f6)."""
+    obj = {"id": status_id, "type": "ActorStatus", "attributedTo": actor}
+    return _activity("Remove", id, actor, obj, to=[followers])
 
 
 def group(doc: GroupDoc) -> dict[str, Any]:
@@ -613,6 +671,7 @@ class RemoteActor:
     published: datetime | None = None
     moderators: str | None = None  # a Group's moderators collection (its attributedTo)
     posting_restricted: bool = False  # a Group where only moderators post
+    status: RemoteStatus | None = None  # the current FEP-82f6 status, when embedded
 
     @property
     def public_key(self) -> PublicKeyInfo | None:
@@ -669,7 +728,51 @@ def parse_actor(doc: object) -> RemoteActor:
         published=_datetime(doc.get("published")),
         moderators=_moderators(doc, actor_id) if actor_type == "Group" else None,
         posting_restricted=_flag(doc, "postingRestrictedToMods"),
+        status=_status_of(doc.get("status"), actor_id),
     )
+
+
+@dataclass(frozen=True)
+class RemoteStatus:
+    """An FEP-82f6 actor status from elsewhere: ``content`` is plain text, unsanitised."""
+
+    id: str
+    content: str
+    presence: str = ""  # one of PRESENCES, or "" when the status says nothing we know
+    end_time: datetime | None = None
+    published: datetime | None = None
+
+
+def parse_status(doc: object, actor_id: str) -> RemoteStatus:
+    """Read an ``ActorStatus`` of ``actor_id``; its id must be on the actor's server and it
+    must not be attributed to anyone else. Raises :class:`VocabularyError`."""
+    if not isinstance(doc, Mapping) or doc.get("type") != "ActorStatus":
+        raise VocabularyError("not an ActorStatus")
+    status_id = _required_url(doc, "id")
+    if not same_origin(status_id, actor_id):
+        raise VocabularyError("the status is on another server than its actor")
+    author = doc.get("attributedTo", actor_id)
+    if isinstance(author, Mapping):
+        author = author.get("id")
+    if author != actor_id:
+        raise VocabularyError("the status is not the actor's own")
+    content = doc.get("content")
+    presence = doc.get("presence")
+    return RemoteStatus(
+        id=status_id,
+        content=content[:MAX_STATUS] if isinstance(content, str) else "",
+        presence=presence if isinstance(presence, str) and presence in PRESENCES else "",
+        end_time=_datetime(doc.get("endTime")),
+        published=_datetime(doc.get("published")),
+    )
+
+
+def _status_of(value: object, actor_id: str) -> RemoteStatus | None:
+    """An actor's embedded ``status``; a bare id (not fetched) or a bad one counts as none."""
+    try:
+        return parse_status(value, actor_id) if isinstance(value, Mapping) else None
+    except VocabularyError:
+        return None
 
 
 def _moderators(doc: Mapping[str, Any], actor_id: str) -> str | None:

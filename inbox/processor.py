@@ -43,6 +43,7 @@ from inbox.handlers import (
     person,
     post,
     read_activity,
+    status,
     undo,
 )
 
@@ -70,6 +71,9 @@ HANDLERS: dict[str, Handler] = {
     "Undo/Block": block.handle_undo_block,
     "Flag": flag.handle_flag,
     "Undo/?": undo.handle_undo_unknown,
+    "Create/ActorStatus": status.handle_create,
+    "Remove/ActorStatus": status.handle_clear,
+    "Delete/ActorStatus": status.handle_clear,
 }
 
 BATCH = 50
@@ -214,6 +218,8 @@ async def _handle(item: InboxItem, senders: dict[str, Actor]) -> str:
 
 
 async def _handler_for(activity: Activity) -> Handler | None:
+    if activity.object is not None and activity.object.type == status.STATUS_TYPE:
+        return HANDLERS.get(f"{activity.type}/{status.STATUS_TYPE}")
     if activity.type in ("Update", "Delete"):
         about_self = activity.object is not None and activity.object.id == activity.actor
         return HANDLERS.get(f"{activity.type}/{'Actor' if about_self else 'Post'}")

@@ -13,12 +13,21 @@ URL shapes (Mastodon's, so peers that guess paths guess right): ``/users/{name}`
 
 from __future__ import annotations
 
+import hashlib
 import html
 from dataclasses import dataclass
 from datetime import timedelta
 
 from activitypub import nodeinfo, vocabulary
-from activitypub.vocabulary import Audience, Field, Image, Link, NoteDoc, PersonDoc
+from activitypub.vocabulary import (
+    Audience,
+    Field,
+    Image,
+    Link,
+    NoteDoc,
+    PersonDoc,
+    StatusDoc,
+)
 from fediverse_intranet import instance
 from fediverse_intranet.models import (
     Account,
@@ -172,7 +181,32 @@ async def person_doc(actor: Actor, *, suspended: bool = False) -> PersonDoc:
         icon=icon_of(actor),
         fields=fields,
         topics=tuple(Link(post_rules.tag_url(name), name) for name in topics),
+        indexable=actor.indexable,
         suspended=suspended,
+        status=status_of(actor),
+    )
+
+
+def status_id(actor: Actor) -> str:
+    """The id of a person's current presence as an FEP-82f6 status: the same presence, note
+    and end time give the same id, so the document and the Create sent agree."""
+    until = actor.presence_until.isoformat() if actor.presence_until else ""
+    digest = hashlib.sha256(f"{actor.presence}|{actor.presence_note}|{until}".encode())
+    return f"{actor.uri}#status-{digest.hexdigest()[:16]}"
+
+
+def status_of(actor: Actor) -> StatusDoc | None:
+    """A local person's presence as an actor status, or None when unset or over."""
+    current = profiles.presence_now(actor)
+    if current is None:
+        return None
+    kind = current.status.value
+    return StatusDoc(
+        id=status_id(actor),
+        content=current.note or vocabulary.PRESENCE_TEXT[kind],
+        published=actor.updated_at or now(),
+        presence=kind,
+        end_time=current.until,
     )
 
 

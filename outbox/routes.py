@@ -43,7 +43,12 @@ from fediverse_intranet.models import (
     Post,
     Visibility,
 )
-from fediverse_intranet.services import federation_policy, remote_groups, signed_requests
+from fediverse_intranet.services import (
+    federation_policy,
+    remote_directory,
+    remote_groups,
+    signed_requests,
+)
 from fediverse_intranet.services.accounts import USERNAME_RE
 from fediverse_intranet.services.remote_actors import is_http_uri
 from fediverse_intranet.services.visibility import can_view
@@ -503,6 +508,35 @@ async def post_object(request: Request) -> Response:
 
 
 @refusing
+async def directory(request: Request) -> Response:
+    """The expertise directory: ids of the people here who consent to be found elsewhere
+    (FEP-5feb ``indexable``), paged by ``?page&after=<position>``. A signed read subscribes
+    the signer's server to their changes (``services.remote_directory``)."""
+    signer = await _requesting_actor(request)
+    raw = request.query_params.get("after", "0")
+    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_POST_ID:
+        raise Refused(400, "after must be a position")
+    collection = f"{documents.base_url()}{remote_directory.PATH}"
+    await remote_directory.remember_reader(signer)
+    if not _is_page(request):
+        total = await remote_directory.listed_count()
+        return ActivityResponse(
+            vocabulary.ordered_collection(collection, total, f"{collection}?page=true")
+        )
+    people = await remote_directory.listed(int(raw))
+    after = f"&after={raw}" if raw != "0" else ""
+    more = len(people) == remote_directory.PAGE_SIZE
+    return ActivityResponse(
+        vocabulary.ordered_collection_page(
+            f"{collection}?page=true{after}",
+            collection,
+            [person.uri for person in people],
+            f"{collection}?page=true&after={people[-1].id}" if more else None,
+        )
+    )
+
+
+@refusing
 async def post_activity(request: Request) -> Response:
     post = await _served_post(request)
     return _post_response(post, await documents.create_document(post))
@@ -530,6 +564,7 @@ routes: list[BaseRoute] = [
     Route("/users/{username}/moderators", _group_collection("moderators"), methods=["GET"]),
     Route("/users/{username}/collections/tags", featured_tags, methods=["GET"]),
     Route("/posts/{post_id}/activity", post_activity, methods=["GET"]),
+    Route(remote_directory.PATH, directory, methods=["GET"]),
     Mount(
         AP_PREFIX,
         routes=[

@@ -14,6 +14,11 @@ rules keep a hostile or broken server from steering us:
 Documents are read by the one actor parser, ``activitypub.vocabulary.parse_actor``, plus
 the checks only we can make (the URL it came from, our column widths); remote HTML is
 sanitised before it is stored.
+
+Each store also indexes the expertise profile when the person consents (``indexable``,
+FEP-5feb): their ``knowsAbout`` and hashtags become their topics here (level 0, unsaid);
+without consent (or when it is withdrawn) their topics here are removed. Their current
+FEP-82f6 status (``status``) becomes their presence, expiring at its ``endTime``.
 """
 
 from __future__ import annotations
@@ -35,15 +40,17 @@ from activitypub.fetch import Fetched, FetchError
 from activitypub.keys import KeyFormatError, PublicKey, load_public_key
 from activitypub.vocabulary import (
     ACTOR_TYPES,
+    PRESENCE_TEXT,
     PublicKeyInfo,
     RemoteActor,
+    RemoteStatus,
     VocabularyError,
     parse_actor,
 )
 from fediverse_intranet import instance
-from fediverse_intranet.content import sanitize_html
-from fediverse_intranet.models import Actor
-from fediverse_intranet.services import federation_policy, remote_client
+from fediverse_intranet.content import normalise_tag, sanitize_html
+from fediverse_intranet.models import Actor, ActorTopic, Presence, Tag
+from fediverse_intranet.services import expertise, federation_policy, remote_client
 from fediverse_intranet.services.clock import now
 
 log = logging.getLogger(__name__)
@@ -53,6 +60,8 @@ REFRESH_COOLDOWN = timedelta(minutes=5)
 FAILURE_COOLDOWN = 60.0  # seconds
 MAX_URI = 512
 MAX_SUMMARY = 20_000  # characters of remote HTML read before sanitising
+MAX_TOPICS = 50  # topics kept of one remote person
+MAX_NOTE = 100  # the width of Actor.presence_note
 _USERNAME = re.compile(r"[^\s@/?#:%\\\"'<>]{1,64}")
 _MEMORY = 10_000  # entries kept in each in-process table below
 
@@ -269,12 +278,14 @@ async def _store(document: RemoteActor) -> Actor:
         "profile_url": _optional_uri(document.url),
         "public_key_pem": key.pem.strip() + "\n" if key else "",
         "fetched_at": now(),
+        "indexable": document.indexable and not document.suspended,
+        **presence_values(document.status),
     }
     for _ in range(2):
         try:
             if await Actor.filter(uri=document.id).update(**values):
-                return await Actor.get(uri=document.id)
-            return await Actor.create(uri=document.id, **values)
+                return await _indexed(await Actor.get(uri=document.id), document)
+            return await _indexed(await Actor.create(uri=document.id, **values), document)
         except IntegrityError:
             if (
                 await Actor.filter(username=values["username"], domain=values["domain"])
@@ -285,6 +296,46 @@ async def _store(document: RemoteActor) -> Actor:
                 raise RemoteActorError("another actor of that server has the same name") from None
             # Otherwise another request created the row in the meantime: update it.
     raise RemoteActorError("the actor could not be stored", transient=True)
+
+
+def presence_values(status: RemoteStatus | None) -> dict[str, Any]:
+    """Actor presence columns from a remote status; none (or one already over) clears them.
+    A status that is not one of our presences is kept as "elsewhere" with its text."""
+    if status is None or (status.end_time is not None and status.end_time <= now()):
+        return {"presence": Presence.UNSET, "presence_note": "", "presence_until": None}
+    note = _plain(status.content)
+    kind = Presence(status.presence) if status.presence else Presence.ELSEWHERE
+    if note == PRESENCE_TEXT.get(status.presence):
+        note = ""  # only the fallback text of the presence itself
+    return {"presence": kind, "presence_note": note[:MAX_NOTE], "presence_until": status.end_time}
+
+
+async def _indexed(row: Actor, document: RemoteActor) -> Actor:
+    """Keep a person's topics (and scores) when they consent to be indexed; else none."""
+    if row.is_group:
+        return row
+    if not row.indexable:
+        await ActorTopic.filter(actor_id=row.id).delete()
+        await expertise.rescore(row)
+        return row
+    names: list[str] = []
+    for raw in (*document.knows_about, *document.hashtags):
+        name = normalise_tag(raw)
+        if name is not None and name not in names:
+            names.append(name)
+    names = names[:MAX_TOPICS]
+    known: set[str] = set()
+    for held in await ActorTopic.filter(actor_id=row.id).select_related("tag"):
+        if held.tag.name in names:
+            known.add(held.tag.name)
+        else:
+            await held.delete()
+    for name in names:
+        if name not in known:
+            tag, _ = await Tag.get_or_create(name=name)
+            await ActorTopic.get_or_create(actor_id=row.id, tag_id=tag.id)
+    await expertise.rescore(row)
+    return row
 
 
 def _usable_key(document: RemoteActor) -> PublicKeyInfo | None:

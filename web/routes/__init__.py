@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from web.routes import admin, auth, groups, notifications, people, posts, timelines
+from web.routes import (
+    admin,
+    admin_directories,
+    auth,
+    groups,
+    notifications,
+    people,
+    posts,
+    settings_federation,
+    timelines,
+)
 
 
 def all_routes() -> list[BaseRoute]:
@@ -16,4 +26,6 @@ def all_routes() -> list[BaseRoute]:
         *groups.routes,
         *notifications.routes,
         *admin.routes,
+        *admin_directories.routes,
+        *settings_federation.routes,
     ]
