@@ -307,7 +307,7 @@ async def test_admin_connects_a_directory_and_finds_its_people(app, browser, pee
         },
     )
     me = await browser(admin)
-    answer = await me.submit("/admin/directories", {"action": "connect", "domain": peer.host})
+    answer = await me.submit("/admin/directories", {"op": "connect", "domain": peer.host})
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"].endswith("found=1")
     page = await me.get("/admin/directories")
@@ -316,13 +316,13 @@ async def test_admin_connects_a_directory_and_finds_its_people(app, browser, pee
     assert await topics(shy["id"]) == []
     assert await remote_directory.connected() == [peer.host]
 
-    bad = await me.submit("/admin/directories", {"action": "connect", "domain": "not a server"})
+    bad = await me.submit("/admin/directories", {"op": "connect", "domain": "not a server"})
     assert bad.status_code == 400 and "gov-b.example" in bad.text
-    gone = await me.submit("/admin/directories", {"action": "connect", "domain": "127.0.0.1:1"})
+    gone = await me.submit("/admin/directories", {"op": "connect", "domain": "127.0.0.1:1"})
     assert gone.status_code == 400
     assert await remote_directory.connected() == [peer.host]
 
-    answer = await me.submit("/admin/directories", {"action": "disconnect", "domain": peer.host})
+    answer = await me.submit("/admin/directories", {"op": "disconnect", "domain": peer.host})
     assert answer.status_code == 303
     assert await remote_directory.connected() == []
 
@@ -331,6 +331,6 @@ async def test_only_admins_connect_directories(app, browser) -> None:
     member = await make_account("mia")
     me = await browser(member)
     assert (await me.get("/admin/directories")).status_code == 403
-    answer = await me.submit("/admin/directories", {"action": "connect", "domain": "gov-b.example"})
+    answer = await me.submit("/admin/directories", {"op": "connect", "domain": "gov-b.example"})
     assert answer.status_code == 403
     assert await remote_directory.connected() == []

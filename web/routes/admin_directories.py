@@ -50,7 +50,7 @@ async def directories(request: Request, ctx: Ctx) -> Response:
         )
     form = await read_form(ctx)
     domain = field_text(form, "domain", 300)
-    action = field_text(form, "action", 20)
+    action = field_text(form, "op", 20)
     try:
         found = await _act(action, domain)
     except DomainError as exc:
