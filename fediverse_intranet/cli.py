@@ -1,4 +1,4 @@
-"""The ``fediverse-intranet`` command: serve, migrate, worker, and account administration."""
+"""The ``fediverse-intranet`` command: serve, migrate, worker, reindex and accounts."""
 
 from __future__ import annotations
 
@@ -104,6 +104,18 @@ def cmd_user_list(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work))
 
 
+def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
+    """Rebuild the full-text index from the tables (after a restore or a bulk import)."""
+    from fediverse_intranet.services import search_index
+
+    async def work() -> int:
+        posts, actors = await search_index.reindex_all()
+        print(f"indexed {posts} posts and {actors} people and groups")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="fediverse-intranet", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -125,6 +137,10 @@ def parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("worker", help="run the background worker alone").set_defaults(
         run=cmd_worker
+    )
+
+    commands.add_parser("reindex", help="rebuild the full-text search index").set_defaults(
+        run=cmd_reindex
     )
 
     user = commands.add_parser("user", help="manage accounts").add_subparsers(

@@ -12,6 +12,7 @@ from web.routes import (
     notifications,
     people,
     posts,
+    search,
     settings_federation,
     timelines,
 )
@@ -26,6 +27,7 @@ def all_routes() -> list[BaseRoute]:
         *groups.routes,
         *notifications.routes,
         *admin.routes,
+        *search.routes,
         *admin_directories.routes,
         *settings_federation.routes,
     ]
