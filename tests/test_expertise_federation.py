@@ -78,13 +78,11 @@ def status_of(peer: Peer, name: str, presence: str = "office", **extra: Any) -> 
 
 
 def expert(peer: Peer, indexable: bool = True, **extra: Any) -> dict[str, Any]:
-    return peer.add_person(
-        "petra",
-        indexable=indexable,
-        knowsAbout=["paspoorten", "Reis documenten"],
-        tag=[{"type": "Hashtag", "name": "#Rijbewijzen", "href": peer.url("/tags/r")}],
-        **extra,
+    extra.setdefault("knowsAbout", ["paspoorten", "Reis documenten"])
+    extra.setdefault(
+        "tag", [{"type": "Hashtag", "name": "#Rijbewijzen", "href": peer.url("/tags/r")}]
     )
+    return peer.add_person("petra", indexable=indexable, **extra)
 
 
 async def topics(uri: str) -> list[str]:
@@ -177,6 +175,16 @@ async def test_an_indexable_person_elsewhere_has_topics_and_presence_here(app, p
     assert await topics(doc["id"]) == []
     assert await ExpertiseScore.filter(actor_id=actor.id).count() == 0
     assert actor.presence == Presence.UNSET
+
+
+async def test_stale_consenting_people_are_fetched_again(app, peer) -> None:
+    doc = expert(peer)
+    actor = await remote_actors.resolve_actor(doc["id"])
+    assert await remote_directory.refresh_stale() == 0  # fresh
+    await Actor.filter(id=actor.id).update(fetched_at=now() - timedelta(hours=25))
+    expert(peer, knowsAbout=["identiteit"], tag=[])
+    assert await remote_directory.refresh_stale() == 1
+    assert await topics(doc["id"]) == ["identiteit"]
 
 
 async def test_a_person_elsewhere_without_consent_has_no_topics_here(app, peer) -> None:

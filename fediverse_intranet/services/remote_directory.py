@@ -179,6 +179,22 @@ async def disconnect(raw: str) -> None:
     await settings_store.put(CONNECTED_KEY, " ".join(d for d in await connected() if d != domain))
 
 
+async def refresh_stale(limit: int = 100) -> int:
+    """Fetch again the consenting people elsewhere whose copy is older than
+    ``remote_actors.CACHE_FOR`` (oldest first): for the worker's housekeeping, so topics,
+    consent and presence in the finder stay fresh. Returns how many were tried."""
+    old = now() - remote_actors.CACHE_FOR
+    stale = (
+        await Actor.filter(domain__not="", kind="person", indexable=True, fetched_at__lt=old)
+        .order_by("fetched_at")
+        .limit(limit)
+        .values_list("uri", flat=True)
+    )
+    for uri in stale:
+        await _resolved(str(uri))
+    return len(stale)
+
+
 async def people_of(domain: str) -> int:
     """How many people of that server who consent to be found are known here."""
     return await Actor.filter(domain=domain, kind="person", indexable=True).count()

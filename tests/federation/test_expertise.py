@@ -81,6 +81,10 @@ async def test_an_expert_at_gov_b_is_found_from_gov_a(
         assert "In the office" in seen
         assert "bart" not in seen.lower()
 
+    # Her profile at gov-a says so too.
+    profile = text_of(await dirk.page(f"/@{brenda.handle}"))
+    assert "In the office" in profile, profile[:800]
+
     # She withdraws her consent: gov-b tells gov-a (a reader of its directory) at once.
     await declare(brenda, consent=False)
 
