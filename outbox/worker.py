@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from activitypub.fetch import Fetcher
 from fediverse_intranet.models import Invitation, LoginFailure, PasswordReset, WebSession
-from fediverse_intranet.services import groups, remote_client
+from fediverse_intranet.services import expertise, groups, remote_client
 from fediverse_intranet.services.clock import now
 from outbox import claims
 from outbox.deliver import MAX_IN_FLIGHT, PER_HOST, Deliverer
@@ -53,6 +53,8 @@ async def housekeeping() -> dict[str, int]:
         "invitations": await Invitation.filter(used_at=None, expires_at__lte=current).delete(),
         "password_resets": await PasswordReset.filter(expires_at__lte=current).delete(),
         "groups_archived": await groups.archive_due(),  # projects past their end date
+        # people who posted, were appreciated or changed groups lately, and the oldest scores
+        "expertise_rescored": await expertise.refresh(current - timedelta(hours=1)),
     }
 
 

@@ -84,8 +84,8 @@ async def test_profile_page_shows_fields_and_topics(browser, alice, bob):
     # The bio is plain text: escaped, with its line break kept.
     assert "First line &lt;script&gt;x&lt;/script&gt;<br>second line" in page.text
     assert "<script>x" not in page.text
-    assert 'href="/people?topic=privacy"' in page.text
-    assert 'href="/people?topic=open_data"' in page.text
+    assert 'href="/experts?topic=privacy"' in page.text
+    assert 'href="/experts?topic=open_data"' in page.text
     # Someone else's profile offers to follow, not to edit.
     assert 'action="/@bob/follow"' in page.text
     assert "Edit your profile" not in page.text

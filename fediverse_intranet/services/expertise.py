@@ -197,9 +197,12 @@ async def rescore_all() -> int:
 
 
 async def refresh(since: datetime, stale: int = 500) -> int:
-    """The worker's share: people who posted, were appreciated or changed groups since
-    ``since``, and the ``stale`` people scored longest ago (so scores keep fading)."""
+    """The worker's share: people who posted, were appreciated, changed groups or whose
+    profile changed (or was fetched again) since ``since``, and the ``stale`` people scored
+    longest ago (so scores keep fading)."""
     ids = set(await Post.filter(created_at__gte=since).values_list("author_id", flat=True))
+    # profiles saved or fetched again (remote topics and consent arrive this way)
+    ids |= set(await Actor.filter(updated_at__gte=since).values_list("id", flat=True))
     ids |= set(
         await sql.ids(
             "SELECT DISTINCT p.author_id AS id FROM post_like l JOIN post p ON p.id = l.post_id"

@@ -18,6 +18,7 @@ from fediverse_intranet.images import MAX_UPLOAD_BYTES
 from fediverse_intranet.models import Actor, Presence
 from fediverse_intranet.services import (
     accounts,
+    endorsements,
     media,
     profiles,
     remote_people,
@@ -31,6 +32,7 @@ from web.routes.auth import safe_next
 from web.templating import TIMEZONE
 
 PROFILE_FIELDS = ("display_name", "job_title", "team", "location", "contact", "bio", "topics")
+LEVEL_PREFIX = "level_"  # the settings form's level of each topic: level_<topic>
 MEDIA_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png"}
 LOCAL_TIME_FORMAT = "%Y-%m-%dT%H:%M"
 ZONE = ZoneInfo(TIMEZONE)
@@ -61,6 +63,7 @@ async def profile(request: Request, ctx: Ctx) -> Response:
         person=person,
         handle=handle,
         topics=await profiles.topics_of(person),
+        endorsed=await endorsements.on_profile(person, ctx.actor) if person.is_local else [],
         presence=profiles.presence_now(person),
         followers=followers,
         following=following,
@@ -97,6 +100,19 @@ async def unfollow(request: Request, ctx: Ctx) -> Response:
     person = await social.find_person(request.path_params["username"])
     await social.unfollow(ctx.actor, person)
     return RedirectResponse(_back(form, person), status_code=303)
+
+
+@view()
+async def endorse(request: Request, ctx: Ctx) -> Response:
+    """Endorse (or, with ``action=withdraw``, take back) one of a colleague's topics."""
+    form = await read_form(ctx)
+    person = await social.find_person(request.path_params["username"])
+    topic = field_text(form, "topic", 100).strip()
+    if field_text(form, "action", 20) == "withdraw":
+        await endorsements.withdraw(ctx.actor, person, topic)
+    else:
+        await endorsements.endorse(ctx.actor, person, topic)
+    return RedirectResponse(f"/@{handle_of(person)}#expertise", status_code=303)
 
 
 def _back(form: FormData, person: Actor) -> str:
@@ -148,6 +164,7 @@ async def _profile_page(ctx: Ctx, form: dict[str, str] | None = None, **values: 
     request = ctx.request
     return {
         "form": form if form is not None else await _profile_values(ctx.actor),
+        "levels": await profiles.topic_levels(ctx.actor),
         "missing": await profiles.missing_parts(ctx.actor),
         "welcome": request.query_params.get("welcome") == "1",
         "saved": request.query_params.get("saved", ""),
@@ -166,8 +183,13 @@ async def settings_profile(request: Request, ctx: Ctx) -> Response:
         return ctx.page("settings/profile.html", **await _profile_page(ctx))
     form = await read_form(ctx)
     values = {name: field_text(form, name, 10_000) for name in PROFILE_FIELDS}
+    levels = {
+        key.removeprefix(LEVEL_PREFIX): field_text(form, key, 10)
+        for key in form
+        if key.startswith(LEVEL_PREFIX)
+    }
     try:
-        await profiles.update_profile(ctx.actor, profiles.ProfileForm(**values))
+        await profiles.update_profile(ctx.actor, profiles.ProfileForm(**values, levels=levels))
     except DomainError as exc:
         await ctx.actor.refresh_from_db()  # the photo part of the page shows what is stored
         return ctx.form_error("settings/profile.html", exc, **await _profile_page(ctx, values))
@@ -334,6 +356,7 @@ routes = [
     Route("/@{username}", profile, methods=["GET"]),
     Route("/@{username}/follow", follow, methods=["POST"]),
     Route("/@{username}/unfollow", unfollow, methods=["POST"]),
+    Route("/@{username}/endorse", endorse, methods=["POST"]),
     Route("/people", directory, methods=["GET"]),
     Route("/settings", settings_index, methods=["GET"]),
     Route("/settings/profile", settings_profile, methods=["GET", "POST"]),
