@@ -116,6 +116,17 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work))
 
 
+def cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
+    """Recompute every expertise score (after an import, or to apply new weights at once)."""
+    from fediverse_intranet.services import expertise
+
+    async def work() -> int:
+        print(f"rescored {await expertise.rescore_all()} people")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="fediverse-intranet", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -141,6 +152,10 @@ def parser() -> argparse.ArgumentParser:
 
     commands.add_parser("reindex", help="rebuild the full-text search index").set_defaults(
         run=cmd_reindex
+    )
+
+    commands.add_parser("rescore", help="recompute all expertise scores").set_defaults(
+        run=cmd_rescore
     )
 
     user = commands.add_parser("user", help="manage accounts").add_subparsers(

@@ -7,7 +7,9 @@ from starlette.routing import BaseRoute
 from web.routes import (
     admin,
     admin_directories,
+    admin_topics,
     auth,
+    experts,
     groups,
     notifications,
     people,
@@ -27,7 +29,9 @@ def all_routes() -> list[BaseRoute]:
         *groups.routes,
         *notifications.routes,
         *admin.routes,
-        *search.routes,
+        *admin_topics.routes,
+        *experts.routes,
         *admin_directories.routes,
         *settings_federation.routes,
+        *search.routes,
     ]
