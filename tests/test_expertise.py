@@ -229,3 +229,30 @@ async def test_worker_refresh_rescores_new_posters(app):
     assert await score(p, "omgevingswet") is None  # not yet: the worker picks it up
     await expertise.refresh(now() - timedelta(minutes=10))
     assert (await score(p, "omgevingswet")).posts == 1
+
+
+async def test_refresh_follows_appreciations_and_expired_presence_filters(app):
+    author = await person("auteur")
+    fan = await person("fan")
+    written = await post(author, "#privacy")
+    await expertise.rescore(author)
+    await ExpertiseScore.filter(actor_id=author.id).update(updated_at=now() - timedelta(hours=2))
+    await posts.set_like(written.id, fan, True)
+    await Post.filter(id=written.id).update(created_at=now() - timedelta(hours=3))
+    await Actor.filter(id=author.id).update(updated_at=now() - timedelta(hours=3))
+    await expertise.refresh(now() - timedelta(minutes=10))
+    assert (await score(author, "privacy")).appreciations == 1
+    # A presence whose end time passed does not count as present today.
+    await Actor.filter(id=author.id).update(
+        presence=Presence.OFFICE, presence_until=now() - timedelta(minutes=1)
+    )
+    present = expertise.Filters(present=True)
+    assert await expertise.find_experts(["privacy"], present, fan) == []
+
+
+async def test_rescore_all_counts_everyone(app):
+    await person("een", "privacy")
+    await person("twee")
+    await ExpertiseScore.all().delete()
+    assert await expertise.rescore_all() == 2
+    assert await ExpertiseScore.all().count() == 1
