@@ -181,6 +181,8 @@ async def person_doc(actor: Actor, *, suspended: bool = False) -> PersonDoc:
         icon=icon_of(actor),
         fields=fields,
         topics=tuple(Link(post_rules.tag_url(name), name) for name in topics),
+        # One consent for both: being indexed (FEP-5feb) and listed in directories elsewhere.
+        discoverable=actor.indexable,
         indexable=actor.indexable,
         suspended=suspended,
         status=status_of(actor),

@@ -262,10 +262,13 @@ async def test_consent_is_chosen_in_settings_and_published(app, browser, peer) -
     me = await browser(ann)
     page = await me.get("/settings/federation")
     assert page.status_code == 200 and 'name="indexable"' in page.text
+    before = await documents.person_document(await Actor.get(username="ann", domain=""))
+    assert (before["indexable"], before["discoverable"]) == (False, False)
     assert (await me.submit("/settings/federation", {"indexable": "on"})).status_code == 303
     actor = await Actor.get(username="ann", domain="")
     assert actor.indexable
-    assert (await documents.person_document(actor))["indexable"] is True
+    after = await documents.person_document(actor)
+    assert (after["indexable"], after["discoverable"]) == (True, True)
 
     listed = await me.get("/directory", headers={"Accept": "application/activity+json"})
     assert listed.json()["totalItems"] == 1
@@ -330,6 +333,10 @@ async def test_admin_connects_a_directory_and_finds_its_people(app, browser, pee
     assert gone.status_code == 400
     assert await remote_directory.connected() == [peer.host]
 
+    odd = await me.submit("/admin/directories", {"op": "explode", "domain": peer.host})
+    assert odd.status_code == 400
+    long = await me.submit("/admin/directories", {"op": "connect", "domain": "a." * 5000})
+    assert long.status_code == 400
     answer = await me.submit("/admin/directories", {"op": "disconnect", "domain": peer.host})
     assert answer.status_code == 303
     assert await remote_directory.connected() == []
