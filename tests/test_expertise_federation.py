@@ -349,3 +349,22 @@ async def test_only_admins_connect_directories(app, browser) -> None:
     answer = await me.submit("/admin/directories", {"op": "connect", "domain": "gov-b.example"})
     assert answer.status_code == 403
     assert await remote_directory.connected() == []
+
+
+async def test_directory_readers_hear_of_consenting_people_only(app, peer) -> None:
+    ann = await make_account("ann")
+    actor = await Actor.get(id=ann.actor_id)
+    reader = await remote_actors.resolve_actor(expert(peer)["id"])
+    await remote_directory.remember_reader(reader)
+    await remote_directory.remember_reader(reader)  # once
+    assert [r.uri for r in await remote_directory.readers()] == [reader.uri]
+
+    await profiles.set_presence(actor, "busy", "", None)
+    assert await presence_federation.fanout_presence(actor) == 0  # no consent, no followers
+    await remote_directory.set_consent(actor, True)
+    update = json.loads((await Delivery.get(inbox_url=peer.url("/inbox"))).body)
+    assert update["type"] == "Update" and update["object"]["indexable"] is True
+    assert await presence_federation.fanout_presence(actor) == 1
+    await remote_directory.set_consent(actor, False)  # withdrawn: the readers are told
+    kinds = [json.loads(d.body)["type"] for d in await Delivery.all().order_by("id")]
+    assert kinds == ["Update", "Create", "Update"]
