@@ -3,6 +3,8 @@ visibility exactly as ``can_view``, and no input that breaks it."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from tortoise import connections
 
@@ -193,3 +195,10 @@ async def test_people_elsewhere_are_found_by_what_is_known_of_them(alice):
         job_title="Paspoortspecialist",
     )
     assert await found_people(alice, "paspoortspecialist") == ["eva"]
+
+
+async def test_two_searches_draining_the_same_change_do_not_collide(alice, bob):
+    post = await posts.create_post(alice.actor, posts.Draft("gelijktijdig zoeken"))
+    await asyncio.gather(*(search_index.index("post", [post.id]) for _ in range(3)))
+    await asyncio.gather(search.search(bob.actor, "zoeken"), search.search(alice.actor, "zoek"))
+    assert await found_posts(bob, "gelijktijdig") == [post.id]

@@ -191,7 +191,8 @@ async def _actor_docs(db: BaseDBAsyncClient, ids: list[int]) -> dict[int, str]:
 
 
 async def _write(db: BaseDBAsyncClient, table: str, ids: list[int], docs: dict[int, str]) -> None:
-    """Replace the documents of ``ids``; an id without a document (gone) is removed."""
+    """Replace the documents of ``ids``; an id without a document (gone) is removed. Two
+    searches may drain the same change at once: the insert replaces rather than conflicts."""
     if db.capabilities.dialect == "sqlite":
         await db.execute_query(
             f"DELETE FROM {table} WHERE rowid IN ({_marks('sqlite', len(ids))})",  # noqa: S608
@@ -199,14 +200,15 @@ async def _write(db: BaseDBAsyncClient, table: str, ids: list[int], docs: dict[i
         )
         if docs:
             await db.execute_many(
-                f"INSERT INTO {table} (rowid, body, stems) VALUES (?, ?, ?)",  # noqa: S608
+                f"INSERT OR REPLACE INTO {table} (rowid, body, stems) VALUES (?, ?, ?)",  # noqa: S608
                 [[key, body, dutch_stems(body)] for key, body in docs.items()],
             )
         return
     await db.execute_query(f"DELETE FROM {table} WHERE id = ANY($1::int[])", [ids])  # noqa: S608
     if docs:
         await db.execute_many(
-            f"INSERT INTO {table} (id, doc) VALUES ($1, {TSVECTOR_SQL.format('$2')})",  # noqa: S608
+            f"INSERT INTO {table} (id, doc) VALUES ($1, {TSVECTOR_SQL.format('$2')})"  # noqa: S608
+            " ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc",
             [[key, body] for key, body in docs.items()],
         )
 
