@@ -256,3 +256,23 @@ async def test_rescore_all_counts_everyone(app):
     await ExpertiseScore.all().delete()
     assert await expertise.rescore_all() == 2
     assert await ExpertiseScore.all().count() == 1
+
+
+async def test_saved_profile_reaches_directory_readers_only_with_consent(app):
+    from fediverse_intranet.models import Delivery
+    from fediverse_intranet.services import remote_directory
+
+    reader = await Actor.create(
+        username="dir",
+        domain="gov-b.example",
+        uri="https://gov-b.example/actor",
+        inbox_url="https://gov-b.example/inbox",
+    )
+    await remote_directory.remember_reader(reader)
+    me = await person("deler", "privacy")
+    assert await Delivery.all().count() == 0  # no consent: the directory does not list me
+    me.indexable = True
+    await me.save()
+    await profiles.update_profile(me, profiles.ProfileForm(display_name="Deler", topics="wob"))
+    sent = await Delivery.all()
+    assert [d.inbox_url for d in sent] == ["https://gov-b.example/inbox"]

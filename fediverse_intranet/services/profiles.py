@@ -111,6 +111,10 @@ async def update_profile(actor: Actor, form: ProfileForm) -> Actor:
             level = levels.get(name, kept.get(name, 0))
             await ActorTopic.create(actor=actor, tag=tag, level=level)
         await announce_profile(actor)
+        # remote_directory builds on this module: imported at call time, not at import.
+        from fediverse_intranet.services import remote_directory
+
+        await remote_directory.profile_changed(actor)  # servers reading our directory
     await expertise.rescore(actor)
     return actor
 
