@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from activitypub.fetch import Fetcher
 from fediverse_intranet.models import Invitation, LoginFailure, PasswordReset, WebSession
-from fediverse_intranet.services import expertise, groups, remote_client
+from fediverse_intranet.services import expertise, groups, remote_client, remote_directory
 from fediverse_intranet.services.clock import now
 from outbox import claims
 from outbox.deliver import MAX_IN_FLIGHT, PER_HOST, Deliverer
@@ -55,6 +55,8 @@ async def housekeeping() -> dict[str, int]:
         "groups_archived": await groups.archive_due(),  # projects past their end date
         # people who posted, were appreciated or changed groups lately, and the oldest scores
         "expertise_rescored": await expertise.refresh(current - timedelta(hours=1)),
+        # consenting people elsewhere whose copy is a day old: topics and presence stay fresh
+        "remote_profiles_refreshed": await remote_directory.refresh_stale(),
     }
 
 

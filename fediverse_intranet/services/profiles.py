@@ -13,7 +13,13 @@ from activitypub import vocabulary
 from fediverse_intranet.content import normalise_tag
 from fediverse_intranet.errors import InvalidInput
 from fediverse_intranet.models import Actor, ActorTopic, Presence, Tag
-from fediverse_intranet.services import deliveries, expertise, federation_policy, media
+from fediverse_intranet.services import (
+    deliveries,
+    expertise,
+    federation_policy,
+    media,
+    presence_federation,
+)
 from fediverse_intranet.services.clock import now
 
 MAX_TOPICS = 30
@@ -187,7 +193,9 @@ async def set_presence(actor: Actor, status: str, note: str, until: datetime | N
     actor.presence = presence
     actor.presence_note = note
     actor.presence_until = until
-    await actor.save(update_fields=["presence", "presence_note", "presence_until"])
+    async with in_transaction():  # the presence and its announcement to other servers
+        await actor.save(update_fields=["presence", "presence_note", "presence_until"])
+        await presence_federation.fanout_presence(actor)
     return actor
 
 
