@@ -202,3 +202,15 @@ async def test_two_searches_draining_the_same_change_do_not_collide(alice, bob):
     await asyncio.gather(*(search_index.index("post", [post.id]) for _ in range(3)))
     await asyncio.gather(search.search(bob.actor, "zoeken"), search.search(alice.actor, "zoek"))
     assert await found_posts(bob, "gelijktijdig") == [post.id]
+
+
+async def test_rare_and_common_words_give_the_same_newest_visible_posts(alice, bob, monkeypatch):
+    """PostgreSQL reads rare words from the GIN index first: the answer must not change."""
+    made = [
+        await posts.create_post(alice.actor, posts.Draft(f"dossier {n}", visibility=v))
+        for n, v in enumerate([Visibility.PUBLIC, Visibility.FOLLOWERS, Visibility.PUBLIC] * 2)
+    ]
+    expected = [p.id for p in reversed(made) if p.visibility == Visibility.PUBLIC]
+    assert await found_posts(bob, "dossier") == expected
+    monkeypatch.setattr(search, "RARE", 2)  # now "dossier" counts as common
+    assert await found_posts(bob, "dossier") == expected

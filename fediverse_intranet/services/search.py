@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from fediverse_intranet.models import Actor, Group, Post
 from fediverse_intranet.services import search_index, sql
@@ -100,10 +101,19 @@ async def find_groups(viewer: Actor, terms: list[str], limit: int = LIMIT) -> li
 
 
 async def find_posts(viewer: Actor, terms: list[str], limit: int = LIMIT) -> list[Post]:
-    """Newest first: the index is walked backwards by post id until enough are visible."""
+    """Newest first: the index is walked backwards by post id until enough are visible.
+
+    On PostgreSQL that walk is slow for rare words (the planner cannot know a word it has no
+    statistics for), so the matches are first read from the GIN index alone, up to ``RARE``:
+    when there are fewer, only those posts are checked.
+    """
     dialect = _dialect()
-    where, rank, params = _match(dialect, "search_post", terms)
+    where, _, params = _match(dialect, "search_post", terms)
     key = _key(dialect)
+    candidates = "" if dialect == "sqlite" else await _rare_matches(where, params)
+    if candidates:
+        where = f"s.id IN ({candidates})"
+        params = {}
     found = await sql.ids(
         f"SELECT p.id FROM search_post s JOIN post p ON p.id = {key}"  # noqa: S608
         f" WHERE {where} AND {visible_sql('p')} ORDER BY {key} DESC LIMIT :limit",
@@ -113,6 +123,29 @@ async def find_posts(viewer: Actor, terms: list[str], limit: int = LIMIT) -> lis
     )
     posts = await Post.filter(id__in=found).select_related("author", "group__actor")
     return _in_order(found, posts)
+
+
+RARE = 2000
+
+
+async def _rare_matches(where: str, params: dict[str, Any]) -> str:
+    """The ids matching ``where`` as a list of integers, when fewer than ``RARE``; else "".
+
+    Read by a bitmap scan of the GIN index (sequential and ordered scans are switched off for
+    this one statement): a few milliseconds however common or rare the words are.
+    """
+    async with in_transaction() as connection:
+        await connection.execute_script(
+            "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off"
+        )
+        rows = await sql.rows(  # on ``connection``: the transaction's, with its settings
+            f"SELECT s.id FROM search_post s WHERE {where} LIMIT :cap",  # noqa: S608
+            **params,
+            cap=RARE,
+        )
+    if len(rows) >= RARE:
+        return ""
+    return ", ".join(str(int(row["id"])) for row in rows) or "0"
 
 
 T = TypeVar("T", Actor, Group, Post)
