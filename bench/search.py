@@ -1,7 +1,7 @@
 """Search benchmark: full-text and expertise queries on SQLite and PostgreSQL. Prints figures.
 
     .venv/bin/python bench/search.py [--people 100000] [--posts 1000000] [--queries 200]
-        [--data-dir bench/.data-search] [--database-url postgres://...] [--rebuild]
+        [--data-dir bench/.data/search] [--database-url postgres://...] [--rebuild]
 
 1. Builds the database with the real migrations, then fills it fast: on SQLite with the
    stdlib ``sqlite3`` module, on PostgreSQL (``--database-url``, an empty database) with
@@ -288,7 +288,7 @@ def main() -> None:
     parser.add_argument("--topics", type=int, default=400, help="topics on the instance")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--data-dir", type=Path, default=Path("bench/.data-search"))
+    parser.add_argument("--data-dir", type=Path, default=Path("bench/.data/search"))
     parser.add_argument("--database-url", default="", help="an empty PostgreSQL database")
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()

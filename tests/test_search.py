@@ -214,3 +214,13 @@ async def test_rare_and_common_words_give_the_same_newest_visible_posts(alice, b
     assert await found_posts(bob, "dossier") == expected
     monkeypatch.setattr(search, "RARE", 2)  # now "dossier" counts as common
     assert await found_posts(bob, "dossier") == expected
+
+
+def test_reindex_command(tmp_path):
+    from tests.test_cli import run
+
+    data = tmp_path / "data"
+    assert run(data, "migrate").returncode == 0
+    done = run(data, "reindex")
+    assert done.returncode == 0, done.stderr
+    assert "indexed 0 posts and 0 people and groups" in done.stdout
