@@ -121,7 +121,7 @@ async def test_search_by_handle_shows_the_remote_profile(browser, alice, peer):
     assert "Informatiebeveiliging" in page and "onclick" not in page  # profile fields
     assert f'href="{peer.url("/avatar.png")}"' in page  # a link: CSP keeps remote images out
     for topic in ("privacy", "archives", "woo"):
-        assert f'href="/people?topic={topic}"' in page
+        assert f'href="/experts?topic={topic}"' in page
     assert f'action="/@carla@{peer.host}/follow"' in page
     stored = await Actor.get(uri=peer.url("/users/carla"))
     assert (stored.username, stored.domain) == ("carla", peer.host)
