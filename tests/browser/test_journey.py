@@ -112,7 +112,7 @@ def test_first_people_on_a_new_instance(new_context, a11y, server) -> None:
     expect(alice).to_have_url(f"{at}/people")
     a11y.check(alice, "people directory", phone=True)
     alice.get_by_label("Expertise topic", exact=True).fill("paspoorten")
-    alice.get_by_role("search").get_by_role("button", name="Search").click()
+    alice.get_by_role("main").get_by_role("search").get_by_role("button", name="Search").click()
     results = alice.get_by_role("region", name="Results")
     expect(results.get_by_role("status")).to_have_text("1 person knows about this topic")
     results.get_by_role("link", name="Bob Bakker").click()
