@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -164,8 +165,15 @@ async def announce_profile(actor: Actor) -> int:
     followers = await Actor.filter(
         following__followee=actor, following__accepted=True, domain__not=""
     )
+    return await queue_update(actor, followers)
+
+
+async def queue_update(actor: Actor, recipients: Iterable[Actor]) -> int:
+    """Queue an ``Update`` of the person's actor document for ``recipients`` (their servers'
+    shared inboxes once each, within the federation policy); returns how many were queued.
+    """
     policy = await federation_policy.current()
-    inboxes = deliveries.inboxes_of(f for f in followers if policy.allows_url(f.uri))
+    inboxes = deliveries.inboxes_of(r for r in recipients if policy.allows_url(r.uri))
     if not inboxes:
         return 0
     # outbox.documents reads profiles (topics) to build the document: imported here, at

@@ -24,13 +24,11 @@ from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
 
-from activitypub import vocabulary
 from activitypub.fetch import FetchError
 from fediverse_intranet import instance
 from fediverse_intranet.errors import DomainError, InvalidInput, PermissionDenied
 from fediverse_intranet.models import Actor
 from fediverse_intranet.services import (
-    deliveries,
     federation_policy,
     profiles,
     remote_actors,
@@ -116,17 +114,7 @@ async def profile_changed(actor: Actor, *, consent_changed: bool = False) -> int
     readers (their followers hear of it through ``profiles.announce_profile``)."""
     if not (actor.indexable or consent_changed):
         return 0
-    policy = await federation_policy.current()
-    inboxes = deliveries.inboxes_of(r for r in await readers() if policy.allows_url(r.uri))
-    if not inboxes:
-        return 0
-    # outbox.documents reads services (profiles) to build documents: imported at call time.
-    from outbox import documents
-
-    moment = now()
-    activity = vocabulary.update(actor.uri, await documents.person_document(actor), moment)
-    activity["id"] = f"{actor.uri}#updates/{int(moment.timestamp() * 1000)}"
-    return await deliveries.enqueue(activity, signer=actor, inboxes=inboxes)
+    return await profiles.queue_update(actor, await readers())
 
 
 # Theirs
