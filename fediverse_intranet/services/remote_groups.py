@@ -206,14 +206,6 @@ async def group_vouches(group: Group, signer: Actor) -> bool:
     return answer
 
 
-async def remote_member_actors(group: Group) -> list[Actor]:
-    """The group's members on other servers: where its announces go."""
-    rows = await Membership.filter(
-        group_id=group.id, state=MemberState.MEMBER, actor__domain__not=""
-    ).select_related("actor")
-    return [row.actor for row in rows]
-
-
 # --- groups elsewhere --------------------------------------------------------------------
 
 
