@@ -326,3 +326,20 @@ TOO_WIDE_JS = """() => [...document.querySelectorAll('body *')]
 @pytest.fixture
 def a11y(server: Server) -> Accessibility:
     return Accessibility(server)
+
+
+ADMIN_PASSWORD = "alice-correct-horse"
+
+
+def first_administrator(page, server: Server) -> None:
+    """Set up a fresh instance in the browser as Alice, its first administrator."""
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.get_by_label("Your name").fill("Alice de Vries")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Email address").fill("alice@gemeente-x.nl")
+    page.get_by_label("Password", exact=True).fill(ADMIN_PASSWORD)
+    page.get_by_label("Password again", exact=True).fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Create administrator").click()
+    expect(page).to_have_url(f"{server.url}/settings/profile?welcome=1")

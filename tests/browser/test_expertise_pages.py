@@ -7,22 +7,15 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.browser
+from tests.browser.conftest import first_administrator
 
-PASSWORD = "alice-correct-horse"
+pytestmark = pytest.mark.browser
 
 
 def test_expertise_pages(new_context, a11y, server) -> None:
     at = server.url
     alice = new_context().new_page()
-    alice.goto("/")
-    alice.get_by_label("Your name").fill("Alice de Vries")
-    alice.get_by_label("Username").fill("alice")
-    alice.get_by_label("Email address").fill("alice@gemeente-x.nl")
-    alice.get_by_label("Password", exact=True).fill(PASSWORD)
-    alice.get_by_label("Password again", exact=True).fill(PASSWORD)
-    alice.get_by_role("button", name="Create administrator").click()
-    expect(alice).to_have_url(f"{at}/settings/profile?welcome=1")
+    first_administrator(alice, server)
 
     alice.get_by_label("Expertise topics").fill("paspoorten, reisdocumenten")
     alice.get_by_role("button", name="Save profile").click()
