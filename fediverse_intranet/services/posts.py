@@ -12,7 +12,7 @@ that group, unless that would show it to more people than the author chose.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,11 +162,14 @@ async def _store_images(uploader: Actor, images: list[ImageUpload]) -> list[Atta
     return attachments
 
 
-async def _set_tags_and_mentions(
-    post: Post, hashtags: tuple[str, ...], actors: list[Actor]
+async def set_tags_and_mentions(
+    post: Post, hashtags: Iterable[str], actors: list[Actor], *, fresh: bool = False
 ) -> None:
-    await PostTag.filter(post=post).delete()
-    await Mention.filter(post=post).delete()
+    """Replace a post's tags and mentions, local or remote; ``fresh``: the post was created
+    just now, so it has none to replace."""
+    if not fresh:
+        await PostTag.filter(post=post).delete()
+        await Mention.filter(post=post).delete()
     for name in hashtags:
         tag, _ = await Tag.get_or_create(name=name)
         await PostTag.create(post=post, tag=tag)
@@ -281,7 +284,7 @@ async def create_post(
             )
             post.uri = instance.post_uri(post.id)
             await post.save(update_fields=["uri"])
-            await _set_tags_and_mentions(post, hashtags, mentioned)
+            await set_tags_and_mentions(post, hashtags, mentioned, fresh=True)
             for attachment in attachments:
                 attachment.post = post
                 await attachment.save()
@@ -338,7 +341,7 @@ async def edit_post(post_id: int, editor: Account, source: str, title: str = "")
         post.source, post.title, post.content_html = draft.source, draft.title, html
         post.edited_at = now()
         await post.save(update_fields=["source", "title", "content_html", "edited_at"])
-        await _set_tags_and_mentions(post, hashtags, mentioned)
+        await set_tags_and_mentions(post, hashtags, mentioned)
         newly = [a for a in mentioned if a.id not in previously]
         await _notify_new(post, None, newly)
         await fanout.post_edited(post, before)

@@ -38,8 +38,6 @@ from fediverse_intranet.models import (
     Post,
     PostKind,
     PostRevision,
-    PostTag,
-    Tag,
     Visibility,
 )
 from fediverse_intranet.services import federation_policy, notifications, posts, remote_client
@@ -249,16 +247,9 @@ async def _parent(uri: str | None) -> Post | None:
 async def _set_tags_and_mentions(
     post: Post, remote: RemoteObject, people: list[Actor], *, fresh: bool = False
 ) -> None:
-    """``fresh``: the post was created just now, so it has no tags or mentions to replace."""
-    if not fresh:
-        await PostTag.filter(post=post).delete()
-        await Mention.filter(post=post).delete()
     names = [normalise_tag(tag) for tag in remote.hashtags]
-    for name in list(dict.fromkeys(n for n in names if n))[:MAX_TAGS]:
-        tag, _ = await Tag.get_or_create(name=name)
-        await PostTag.create(post=post, tag=tag)
-    for person in people:
-        await Mention.create(post=post, actor=person)
+    hashtags = list(dict.fromkeys(n for n in names if n))[:MAX_TAGS]
+    await posts.set_tags_and_mentions(post, hashtags, people, fresh=fresh)
 
 
 async def _set_attachments(post: Post, remote: RemoteObject, author: Actor) -> None:
