@@ -65,6 +65,11 @@ class Actor(Model):
         return not self.domain
 
     @property
+    def handle(self) -> str:
+        """How its pages are addressed: ``username`` here, ``username@domain`` elsewhere."""
+        return f"{self.username}@{self.domain}" if self.domain else self.username
+
+    @property
     def name(self) -> str:
         return self.display_name or self.username
 

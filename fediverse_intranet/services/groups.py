@@ -214,11 +214,6 @@ def _tag_url(tag: str) -> str:
     return f"{instance.current().base_url}/tags/{tag}"
 
 
-def handle_of(actor: Actor) -> str:
-    """How the group's page is addressed: ``name`` here, ``name@domain`` elsewhere."""
-    return actor.username if actor.is_local else f"{actor.username}@{actor.domain}"
-
-
 async def find(handle: str) -> Group | None:
     """The group with this handle (``name`` or ``name@domain``), archived when due."""
     name, _, domain = handle.strip().removeprefix("@").partition("@")

@@ -35,7 +35,7 @@ def _before(request: Request) -> int | None:
 
 
 def _url(group: Group, tail: str = "") -> str:
-    return f"/groups/{groups.handle_of(group.actor)}{tail}"
+    return f"/groups/{group.actor.handle}{tail}"
 
 
 async def _group(request: Request, ctx: Ctx) -> Group:
@@ -96,7 +96,7 @@ async def show(request: Request, ctx: Ctx) -> Response:
     return ctx.page(
         "groups/show.html",
         group=group,
-        handle=groups.handle_of(group.actor),
+        handle=group.actor.handle,
         description=groups.description_html(group.actor),
         topics=await groups.topics_of(group),
         count=await groups.member_count(group),

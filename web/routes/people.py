@@ -38,11 +38,6 @@ LOCAL_TIME_FORMAT = "%Y-%m-%dT%H:%M"
 ZONE = ZoneInfo(TIMEZONE)
 
 
-def handle_of(actor: Actor) -> str:
-    """The part of a profile URL after the @: ``username`` here, ``username@domain`` elsewhere."""
-    return f"{actor.username}@{actor.domain}" if actor.domain else actor.username
-
-
 def _cursor(request: Request) -> int | None:
     raw = request.query_params.get("before", "")
     return int(raw) if raw.isdigit() and len(raw) < 19 else None
@@ -54,7 +49,7 @@ def _cursor(request: Request) -> int | None:
 @view()
 async def profile(request: Request, ctx: Ctx) -> Response:
     person = await _person(request.path_params["username"])
-    handle = handle_of(person)
+    handle = person.handle
     if person.is_group:  # groups share the handle space; their page is elsewhere
         return RedirectResponse(f"/groups/{handle}", status_code=303)
     followers, following = await social.counts(person)
@@ -112,11 +107,11 @@ async def endorse(request: Request, ctx: Ctx) -> Response:
         await endorsements.withdraw(ctx.actor, person, topic)
     else:
         await endorsements.endorse(ctx.actor, person, topic)
-    return RedirectResponse(f"/@{handle_of(person)}#expertise", status_code=303)
+    return RedirectResponse(f"/@{person.handle}#expertise", status_code=303)
 
 
 def _back(form: FormData, person: Actor) -> str:
-    return safe_next(field_text(form, "next", 500) or f"/@{handle_of(person)}")
+    return safe_next(field_text(form, "next", 500) or f"/@{person.handle}")
 
 
 # --- the colleagues directory ------------------------------------------------------------------
@@ -134,7 +129,7 @@ async def directory(request: Request, ctx: Ctx) -> Response:
     try:
         if remote_people.looks_remote(query) and not topic.strip():
             person = await remote_people.find(query)
-            return RedirectResponse(f"/@{quote(handle_of(person), safe='@:')}", status_code=303)
+            return RedirectResponse(f"/@{quote(person.handle, safe='@:')}", status_code=303)
         found = await profiles.people(query[:200], topic)
     except DomainError as exc:
         errors = {exc.field or "_form": i18n.gettext_(exc.message, **exc.params)}

@@ -49,7 +49,7 @@ async def find(request: Request, ctx: Ctx) -> Response:
         errors=errors,
         group=group,
         mine=mine,
-        page_url=f"/groups/{groups.handle_of(group.actor)}" if group is not None else "",
+        page_url=f"/groups/{group.actor.handle}" if group is not None else "",
         handle=_handle(group),
         description=groups.description_html(group.actor) if group is not None else "",
     )
@@ -68,7 +68,7 @@ async def change(request: Request, ctx: Ctx) -> Response:
     query = field_text(form, remote_people.FIELD, MAX_QUERY).strip()
     group = await remote_groups.find(query)
     if group.actor.is_local:
-        return RedirectResponse(f"/groups/{groups.handle_of(group.actor)}", status_code=303)
+        return RedirectResponse(f"/groups/{group.actor.handle}", status_code=303)
     if request.url.path.endswith("/join"):
         await remote_groups.join(ctx.actor, group)
     else:
