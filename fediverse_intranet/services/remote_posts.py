@@ -40,7 +40,13 @@ from fediverse_intranet.models import (
     PostRevision,
     Visibility,
 )
-from fediverse_intranet.services import federation_policy, notifications, posts, remote_client
+from fediverse_intranet.services import (
+    federation_policy,
+    notifications,
+    posts,
+    remote_client,
+    sql,
+)
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.remote_actors import (
     RemoteActorError,
@@ -118,7 +124,7 @@ async def store(
     someone followed here). ``group``: posted in that group (whose rules the caller checked):
     members only when the group is closed, else public.
     """
-    stored = await Post.filter(uri=post.id).first()
+    stored = await _stored(post.id)
     if stored is not None:
         return stored
     if not is_http_uri(post.id) or author.is_local:
@@ -235,7 +241,19 @@ async def _local_people(uris: list[str]) -> list[Actor]:
     ours = list(dict.fromkeys(u for u in uris if is_local_uri(u)))
     if not ours:
         return []
-    return await Actor.filter(uri__in=ours, domain="", account__is_active=True).order_by("id")
+    return await sql.instances(
+        Actor,
+        "SELECT actor.* FROM actor JOIN account ON account.actor_id = actor.id"
+        " WHERE actor.uri IN (:ours) AND actor.domain = '' AND account.is_active = :yes"
+        " ORDER BY actor.id",
+        ours=ours,
+        yes=True,
+    )
+
+
+async def _stored(uri: str) -> Post | None:
+    found = await sql.instances(Post, "SELECT * FROM post WHERE uri = :uri", uri=uri)
+    return found[0] if found else None
 
 
 async def _parent(uri: str | None) -> Post | None:
@@ -273,8 +291,9 @@ async def _set_attachments(post: Post, remote: RemoteObject, author: Actor) -> N
 
 async def _adopt_replies(post: Post) -> None:
     """Replies that arrived before the post they answer now hang under it."""
-    orphans = await Post.filter(in_reply_to_uri=post.uri, in_reply_to=None).values_list(
-        "id", flat=True
+    orphans = await sql.ids(
+        "SELECT id FROM post WHERE in_reply_to_uri = :uri AND in_reply_to_id IS NULL",
+        uri=post.uri,
     )
     if orphans:
         root = post.thread_root_id or post.id

@@ -1,31 +1,48 @@
-"""Raw SQL for the few hot queries the ORM cannot shape well, on SQLite and PostgreSQL alike.
+"""Raw SQL for the few hot queries the ORM cannot shape well or builds too slowly, on SQLite
+and PostgreSQL alike.
 
-Queries use ``:name`` parameters; they become ``?`` for SQLite and ``$n`` for asyncpg.
+Queries use ``:name`` parameters; they become ``?`` for SQLite and ``$n`` for asyncpg. A
+list or tuple value stands for as many parameters as it has items (for ``IN (:uris)``).
+
+Why raw on the inbound path: building a query costs the ORM 150-700 µs (measured: a
+``filter().first()`` 190 µs, a ``select_related`` over a join 720 µs) against 35-45 µs for
+the same statement sent as text, and processing one remote post asks several.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.models import Model
 
 _PARAM = re.compile(r"(?<!:):([a-z_]+)")
+
+M = TypeVar("M", bound=Model)
 
 
 def _translate(sql: str, params: dict[str, Any], dialect: str) -> tuple[str, list[Any]]:
     values: list[Any] = []
-    order: dict[str, int] = {}
+    placed: dict[str, str] = {}
+
+    def place(value: Any) -> str:
+        values.append(value)
+        return "?" if dialect == "sqlite" else f"${len(values)}"
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
-        if dialect == "sqlite":
-            values.append(params[name])
-            return "?"
-        if name not in order:
-            values.append(params[name])
-            order[name] = len(values)
-        return f"${order[name]}"
+        if name in placed and dialect != "sqlite":
+            return placed[name]  # asyncpg numbers a repeated parameter once
+        value = params[name]
+        if isinstance(value, list | tuple):
+            if not value:
+                raise ValueError(f"empty list for :{name}")
+            text = ", ".join(place(item) for item in value)
+        else:
+            text = place(value)
+        placed[name] = text
+        return text
 
     return _PARAM.sub(replace, sql), values
 
@@ -38,3 +55,9 @@ async def rows(sql: str, **params: Any) -> list[dict[str, Any]]:
 
 async def ids(sql: str, **params: Any) -> list[int]:
     return [row["id"] for row in await rows(sql, **params)]
+
+
+async def instances(model: type[M], sql: str, **params: Any) -> list[M]:
+    """Model instances from a query that selects every column of the model's table
+    (``SELECT post.* ...``), made as the ORM makes them from its own queries."""
+    return [model._init_from_db(**row) for row in await rows(sql, **params)]
