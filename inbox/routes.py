@@ -1,7 +1,8 @@
 """The inbox endpoints: a person's ``/users/{username}/inbox`` and the shared ``/inbox``.
 
 A request does four things and answers 202: size cap, parse, verify (``inbox.verify``), and
-a durable insert unique on the activity id. Handlers run later, in ``inbox.processor``, so a
+a durable insert unique on the activity id (``inbox.group_commit``: written together with
+the other requests of that moment). Handlers run later, in ``inbox.processor``, so a
 slow or failing handler never makes a peer wait or retry, and nothing accepted is lost.
 """
 
@@ -12,10 +13,10 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from tortoise.exceptions import IntegrityError
 
 from fediverse_intranet.models import Actor, Group, GroupAccess, InboxItem, Membership
 from inbox import verify
+from inbox.group_commit import GroupCommit
 from inbox.verify import InboxRefusal, Received
 
 log = logging.getLogger(__name__)
@@ -53,26 +54,36 @@ async def _receive(request: Request, recipient: Actor | None, *, secret: bool = 
             raise InboxRefusal(404, "no such person here")
     except InboxRefusal as refusal:
         return _refused(request, refusal)
-    if await _store(received, recipient):
-        log.debug("inbox accepted %s %s", received.activity.type, received.activity.id)
+    try:
+        await _inbox.add(_row(received, recipient))
+    except Exception:  # the database refused or went away: nothing stored, so not accepted
+        log.exception("inbox could not store %s", received.activity.id)
+        return JSONResponse(
+            {"error": "could not store the activity now; try again later"},
+            status_code=503,
+            headers={"Retry-After": "60"},
+        )
     return Response(status_code=202)
 
 
-async def _store(received: Received, recipient: Actor | None) -> bool:
-    """Insert once; False when the activity was already here (a peer's retry, or a copy sent
-    to several inboxes), which is still answered 202."""
+def _row(received: Received, recipient: Actor | None) -> InboxItem:
     activity = received.activity
-    try:  # no look first: the unique index decides, and a look costs a query per request
-        await InboxItem.create(
-            activity_id=activity.id,
-            activity_type=activity.type,
-            actor_uri=activity.actor,
-            recipient=recipient,
-            body=received.text,
-        )
-    except IntegrityError:  # the same activity arriving twice at once
-        return False
-    return True
+    return InboxItem(
+        activity_id=activity.id,
+        activity_type=activity.type,
+        actor_uri=activity.actor,
+        recipient=recipient,
+        body=received.text,
+    )
+
+
+async def _insert(rows: list[InboxItem]) -> None:
+    """One INSERT for all; an activity already here (a peer's retry, or a copy sent to
+    several inboxes) is skipped by the unique index, and still answered 202."""
+    await InboxItem.bulk_create(rows, ignore_conflicts=True)
+
+
+_inbox: GroupCommit[InboxItem] = GroupCommit(_insert)
 
 
 def _refused(request: Request, refusal: InboxRefusal) -> Response:

@@ -330,6 +330,36 @@ async def test_a_duplicate_is_answered_202_and_stored_once(client, alice, remote
     assert await InboxItem.all().count() == 1
 
 
+async def test_deliveries_at_once_are_stored_together_each_once(client, alice, remote):
+    """Twenty peers' POSTs at the same moment (one of them twice): one row each, stamped."""
+    people = [remote.add(f"p{n}") for n in range(20)]
+    answers = await asyncio.gather(
+        *(deliver(client, person, follow_of(person)) for person in people),
+        deliver(client, people[0], follow_of(people[0]), "/inbox"),
+    )
+    assert [a.status_code for a in answers] == [202] * 21
+    items = await InboxItem.all()
+    assert sorted(i.actor_uri for i in items) == sorted(p.uri for p in people)
+    assert all(i.received_at is not None and i.state == "pending" for i in items)
+
+
+async def test_a_database_that_cannot_store_gives_503_to_retry(client, alice, remote):
+    """Not accepted unless stored: the peer is told to come back, never given a 500."""
+    from tortoise import connections
+
+    bob = remote.add("bob")
+    await deliver(client, bob, follow_of(bob, n=1))  # the key is fetched and kept
+    await connections.get("default").execute_script("ALTER TABLE inbox_item RENAME TO gone")
+    try:
+        response = await deliver(client, bob, follow_of(bob, n=2))
+    finally:
+        await connections.get("default").execute_script("ALTER TABLE gone RENAME TO inbox_item")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "60"
+    assert "try again" in response.json()["error"]
+    assert await InboxItem.all().count() == 1
+
+
 async def test_key_id_without_fragment_names_a_key_document_with_an_owner(client, alice, remote):
     bob = remote.add("bob", key_path="/main-key")  # as GoToSocial does
     assert (await deliver(client, bob, follow_of(bob))).status_code == 202
