@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from activitypub.vocabulary import prefers_activity_json
 from fediverse_intranet import background, db, instance
 from fediverse_intranet.settings import Settings, load_settings
-from inbox.routes import routes as inbox_routes
+from inbox import routes as inbox
 from outbox.routes import AP_PREFIX
 from outbox.routes import routes as federation_routes
 from web import STATIC_DIR, errors
@@ -109,9 +110,22 @@ class ActivityNegotiation:
         await self.app(scope, receive, send_with_vary)
 
 
+class InboxFirst:
+    """Inbox requests go straight to the inbox's own small ASGI app (``inbox.routes.asgi``)
+    with the security headers; everything else to the web application."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.inbox = SecurityHeaders(inbox.asgi)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await (self.inbox if inbox.is_inbox(scope) else self.app)(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     instance.configure(settings)
+    logging.getLogger("uvicorn.access").addFilter(inbox.ACCESS_LOG_FILTER)  # once: same object
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -130,11 +144,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             *all_routes(),
             *remote_group_routes,
-            *inbox_routes,
             *federation_routes,
             Mount("/static", StaticFiles(directory=STATIC_DIR)),
         ],
-        middleware=[Middleware(SecurityHeaders), Middleware(ActivityNegotiation)],
+        middleware=[
+            Middleware(InboxFirst),
+            Middleware(SecurityHeaders),
+            Middleware(ActivityNegotiation),
+        ],
         exception_handlers={HTTPException: errors.http_error, Exception: errors.server_error},
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,

@@ -12,6 +12,7 @@ the same statement sent as text, and processing one remote post asks several.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from tortoise import connections
@@ -61,3 +62,19 @@ async def instances(model: type[M], sql: str, **params: Any) -> list[M]:
     """Model instances from a query that selects every column of the model's table
     (``SELECT post.* ...``), made as the ORM makes them from its own queries."""
     return [model._init_from_db(**row) for row in await rows(sql, **params)]
+
+
+async def insert_new(
+    table: str, columns: Sequence[str], rows: list[Sequence[Any]], *, unique: str
+) -> None:
+    """Insert many rows in one statement and transaction (executemany), skipping any whose
+    ``unique`` column value is already there. Values go as the ORM sends them (datetimes
+    too: tortoise registers SQLite's adapter, asyncpg takes them as they are)."""
+    connection = connections.get("default")
+    sqlite = connection.capabilities.dialect == "sqlite"
+    marks = ", ".join("?" if sqlite else f"${n}" for n in range(1, len(columns) + 1))
+    names = ", ".join(f'"{column}"' for column in columns)
+    statement = (
+        f'INSERT INTO "{table}" ({names}) VALUES ({marks}) ON CONFLICT ("{unique}") DO NOTHING'  # noqa: S608, E501 (names are our code's, never a request's; values are bound)
+    )
+    await connection.execute_many(statement, [list(row) for row in rows])
