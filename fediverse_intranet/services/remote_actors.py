@@ -367,6 +367,13 @@ def is_http_uri(value: object) -> bool:
     """An absolute http(s) URL with a host, short enough for our URI columns."""
     if not isinstance(value, str) or len(value) > MAX_URI:
         return False
+    return _is_http_uri(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_http_uri(value: str) -> bool:
+    """Remembered: an activity names its actor, followers and recipients several times,
+    and the same few again in the next (measured: 12 % of accepting one)."""
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 (raises ValueError for a bad port)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 from activitypub.fetch import FetchError, parse_json_object
@@ -63,15 +64,30 @@ class HandlerError(Exception):
 class ObjectRef:
     """An activity's ``object``: a bare id, or an embedded object of which only these
     members matter to us: an embedded activity's actor and object (a Follow inside an
-    Undo, Accept or Reject), or an embedded post or actor, read whole."""
+    Undo, Accept or Reject), or an embedded post or actor, read whole when first asked for
+    (the inbox's accepting side needs only ids and types; reading a post costs more than
+    checking the signature)."""
 
     id: str | None
     type: str | None = None
     actor: str | None = None
     object: str | None = None
-    post: RemoteObject | None = None  # an embedded Note, Article, Question or Page
-    person: RemoteActor | None = None  # an embedded actor (Update of a profile)
     activity: Activity | None = None  # an embedded activity (what a group announces)
+    embedded: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def post(self) -> RemoteObject | None:
+        """An embedded Note, Article, Question or Page."""
+        if self.embedded is None or self.type not in NOTE_TYPES:
+            return None
+        return _embedded(parse_object, self.embedded)
+
+    @cached_property
+    def person(self) -> RemoteActor | None:
+        """An embedded actor (Update of a profile)."""
+        if self.embedded is None or self.type not in ACTOR_TYPES:
+            return None
+        return _embedded(parse_actor, self.embedded)
 
 
 @dataclass(frozen=True)
@@ -185,9 +201,8 @@ def _object_ref(value: object, nested: int = 0) -> ObjectRef | None:
         type=kind,
         actor=actor if is_http_uri(actor) else None,
         object=inner if is_http_uri(inner) else None,
-        post=_embedded(parse_object, value) if kind in NOTE_TYPES else None,
-        person=_embedded(parse_actor, value) if kind in ACTOR_TYPES else None,
         activity=_inner_activity(value, nested) if kind not in NOTE_TYPES | ACTOR_TYPES else None,
+        embedded=value,
     )
 
 
