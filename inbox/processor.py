@@ -76,7 +76,7 @@ HANDLERS: dict[str, Handler] = {
     "Delete/ActorStatus": status.handle_clear,
 }
 
-BATCH = 50
+BATCH = 100
 LEASE = timedelta(minutes=5)
 POLL_INTERVAL = 1.0  # seconds between looks at an empty queue
 # Delay after the n-th failed attempt (BACKOFF[n - 1]); after the last one the item fails.

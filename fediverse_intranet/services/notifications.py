@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fediverse_intranet.models import Actor, Notification, NotificationKind, Post
+from fediverse_intranet.services import sql
 from fediverse_intranet.services.clock import now
 
 PAGE_SIZE = 30
@@ -10,7 +11,14 @@ PAGE_SIZE = 30
 
 async def notify(recipient: Actor, kind: NotificationKind, actor: Actor, post: Post | None) -> None:
     if recipient.is_local and recipient.id != actor.id:
-        await Notification.create(recipient=recipient, kind=kind, actor=actor, post=post)
+        await sql.insert(
+            Notification,
+            recipient_id=recipient.id,
+            kind=kind.value,
+            actor_id=actor.id,
+            post_id=post.id if post is not None else None,
+            created_at=now(),
+        )
 
 
 async def notify_once(post: Post, kind: NotificationKind, actor: Actor) -> None:

@@ -42,7 +42,7 @@ from fediverse_intranet.models import (
     Tag,
     Visibility,
 )
-from fediverse_intranet.services import fanout, groups, media, memberships, notifications
+from fediverse_intranet.services import fanout, groups, media, memberships, notifications, sql
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.visibility import can_view
 from outbox import documents
@@ -174,7 +174,7 @@ async def set_tags_and_mentions(
         tag, _ = await Tag.get_or_create(name=name)
         await PostTag.create(post=post, tag=tag)
     for actor in actors:
-        await Mention.create(post=post, actor=actor)
+        await sql.insert(Mention, post_id=post.id, actor_id=actor.id)
 
 
 async def visible_post(post_id: int, viewer: Actor | None) -> Post:

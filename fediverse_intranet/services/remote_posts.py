@@ -124,7 +124,7 @@ async def store(
     someone followed here). ``group``: posted in that group (whose rules the caller checked):
     members only when the group is closed, else public.
     """
-    stored = await _stored(post.id)
+    stored, orphans = await _stored_or_orphans(post.id)
     if stored is not None:
         return stored
     if not is_http_uri(post.id) or author.is_local:
@@ -165,7 +165,8 @@ async def store(
             for person in addressed:
                 if parent is None or person.id != parent.author_id:
                     await notifications.notify(person, NotificationKind.MENTION, author, created)
-            await _adopt_replies(created)
+            if orphans:
+                await _adopt_replies(created, orphans)
     except IntegrityError:  # stored by a concurrent worker a moment ago
         return await Post.filter(uri=post.id).first()
     return created
@@ -251,9 +252,17 @@ async def _local_people(uris: list[str]) -> list[Actor]:
     )
 
 
-async def _stored(uri: str) -> Post | None:
-    found = await sql.instances(Post, "SELECT * FROM post WHERE uri = :uri", uri=uri)
-    return found[0] if found else None
+async def _stored_or_orphans(uri: str) -> tuple[Post | None, list[Post]]:
+    """The post stored under ``uri``, or else the replies that came before it (stored with
+    its uri as ``in_reply_to_uri``): one query for both, as each remote post asks."""
+    found = await sql.instances(
+        Post,
+        "SELECT * FROM post"
+        " WHERE uri = :uri OR (in_reply_to_uri = :uri AND in_reply_to_id IS NULL)",
+        uri=uri,
+    )
+    stored = next((post for post in found if post.uri == uri), None)
+    return stored, [post for post in found if post.uri != uri]
 
 
 async def _parent(uri: str | None) -> Post | None:
@@ -289,19 +298,14 @@ async def _set_attachments(post: Post, remote: RemoteObject, author: Actor) -> N
         )
 
 
-async def _adopt_replies(post: Post) -> None:
+async def _adopt_replies(post: Post, orphans: list[Post]) -> None:
     """Replies that arrived before the post they answer now hang under it."""
-    orphans = await sql.ids(
-        "SELECT id FROM post WHERE in_reply_to_uri = :uri AND in_reply_to_id IS NULL",
-        uri=post.uri,
+    root = post.thread_root_id or post.id
+    await Post.filter(id__in=[o.id for o in orphans]).update(
+        in_reply_to_id=post.id, in_reply_to_uri="", thread_root_id=root
     )
-    if orphans:
-        root = post.thread_root_id or post.id
-        await Post.filter(id__in=orphans).update(
-            in_reply_to_id=post.id, in_reply_to_uri="", thread_root_id=root
-        )
-        live = await Post.filter(id__in=orphans, deleted_at=None).count()
-        await Post.filter(id=post.id).update(reply_count=F("reply_count") + live)
+    live = sum(1 for orphan in orphans if orphan.deleted_at is None)
+    await Post.filter(id=post.id).update(reply_count=F("reply_count") + live)
 
 
 def _title(post: RemoteObject) -> str:
