@@ -51,7 +51,6 @@ from fediverse_intranet.services import (
     remote_client,
     remote_people,
     remote_posts,
-    sql,
 )
 from fediverse_intranet.services import groups as group_rules
 from fediverse_intranet.services.clock import now
@@ -76,18 +75,17 @@ async def local_group(uri: str | None) -> Group | None:
     return await Group.filter(actor__uri=uri, actor__domain="").select_related("actor").first()
 
 
-async def local_group_among(uris: Iterable[str]) -> Group | None:
-    """The first group of ours among addresses (``audience``, ``to``, ``cc``, mentions)."""
+async def local_group_among(uris: Iterable[str], local: list[Actor] | None = None) -> Group | None:
+    """The first group of ours among addresses (``audience``, ``to``, ``cc``, mentions).
+
+    ``local``: the local actors among them as ``remote_posts.local_actors`` gave them, when
+    the caller asked already; most posts are sent to no group, and that answers it."""
     ours = [u for u in dict.fromkeys(uris) if is_local_uri(u)]
     if not ours:
         return None
-    # Most posts are sent to no group: one bare query answers that (the ORM's join costs
-    # ~15 times as much), and only a hit loads the groups.
-    if not await sql.rows(
-        "SELECT actor.id FROM actor JOIN community ON community.actor_id = actor.id"
-        " WHERE actor.uri IN (:ours) AND actor.domain = ''",
-        ours=ours,
-    ):
+    if local is None:
+        local = await remote_posts.local_actors(ours)
+    if not any(actor.is_group for actor in local):
         return None
     found = await Group.filter(actor__uri__in=ours, actor__domain="").select_related("actor")
     by_uri = {group.actor.uri: group for group in found}

@@ -17,6 +17,7 @@ or delete a post is checked here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import urldefrag
 
@@ -117,12 +118,18 @@ async def author_of(post: RemoteObject) -> Actor:
 
 
 async def store(
-    post: RemoteObject, author: Actor, *, wanted: bool = False, group: Group | None = None
+    post: RemoteObject,
+    author: Actor,
+    *,
+    wanted: bool = False,
+    group: Group | None = None,
+    local: list[Actor] | None = None,
 ) -> Post | None:
     """Store a post by ``author`` (whose authorship the caller checked), or return the stored
     one; None when it concerns nobody here. ``wanted`` stores it anyway (a boost of it by
     someone followed here). ``group``: posted in that group (whose rules the caller checked):
-    members only when the group is closed, else public.
+    members only when the group is closed, else public. ``local``: what
+    :func:`local_actors` gave for the post's addresses, when the caller asked already.
     """
     stored, orphans = await _stored_or_orphans(post.id)
     if stored is not None:
@@ -132,7 +139,7 @@ async def store(
     visibility = VISIBILITIES[audience_of(post, author.followers_url or None)]
     if group is not None:
         visibility = Visibility.MEMBERS if group.members_only else Visibility.PUBLIC
-    addressed = await _local_people([*post.recipients, *(m.href for m in post.mentions)])
+    addressed = await _local_people(_people_addresses(post), local)
     parent = await _parent(post.in_reply_to)
     if (
         group is None
@@ -183,7 +190,7 @@ async def update(post: RemoteObject, author: Actor) -> Post:
     if (html, title, summary) == (stored.content_html, stored.title, stored.summary):
         raise NotTaken("nothing changed")
     before = set(await Mention.filter(post=stored).values_list("actor_id", flat=True))
-    addressed = await _local_people([*post.recipients, *(m.href for m in post.mentions)])
+    addressed = await _local_people(_people_addresses(post))
     async with in_transaction():
         await PostRevision.create(
             post=stored,
@@ -237,19 +244,33 @@ async def _concerns_us(
     return await Follow.filter(followee=author, follower__domain="", accepted=True).exists()
 
 
-async def _local_people(uris: list[str]) -> list[Actor]:
-    """The people of this instance among ``uris`` (addressed or mentioned), once each."""
+async def local_actors(uris: Iterable[str]) -> list[Actor]:
+    """The people (with an active account) and groups of this instance among ``uris``, once
+    each: one query answers both who is addressed and whether a group is."""
     ours = list(dict.fromkeys(u for u in uris if is_local_uri(u)))
     if not ours:
         return []
     return await sql.instances(
         Actor,
-        "SELECT actor.* FROM actor JOIN account ON account.actor_id = actor.id"
-        " WHERE actor.uri IN (:ours) AND actor.domain = '' AND account.is_active = :yes"
+        "SELECT actor.* FROM actor LEFT JOIN account ON account.actor_id = actor.id"
+        " WHERE actor.uri IN (:ours) AND actor.domain = ''"
+        " AND (account.is_active = :yes OR actor.kind = :group)"
         " ORDER BY actor.id",
         ours=ours,
         yes=True,
+        group="group",
     )
+
+
+def _people_addresses(post: RemoteObject) -> list[str]:
+    return [*post.recipients, *(m.href for m in post.mentions)]
+
+
+async def _local_people(uris: list[str], local: list[Actor] | None = None) -> list[Actor]:
+    """The people of this instance among ``uris`` (addressed or mentioned), once each."""
+    wanted = set(uris)
+    found = local if local is not None else await local_actors(uris)
+    return [actor for actor in found if not actor.is_group and actor.uri in wanted]
 
 
 async def _stored_or_orphans(uri: str) -> tuple[Post | None, list[Post]]:

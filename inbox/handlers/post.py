@@ -24,22 +24,27 @@ from inbox.handlers import group as group_handlers
 async def handle_create(inbound: Inbound) -> None:
     with taken():
         post = await authored_post(inbound.activity.object, inbound.sender)
-    group = await _local_group(inbound, post)
+    # The local people and groups it names, asked once: for its group, then its audience.
+    local = await remote_posts.local_actors(
+        remote_groups.group_of_post(post, inbound.activity.audience)
+    )
+    group = await _local_group(inbound, post, local)
     if group is not None:
         await group_handlers.create(inbound, group, post)
         return
     with taken():
-        if await remote_posts.store(post, inbound.sender) is None:
+        if await remote_posts.store(post, inbound.sender, local=local) is None:
             raise Ignored("concerns nobody here")
 
 
-async def _local_group(inbound: Inbound, post: RemoteObject) -> Group | None:
+async def _local_group(inbound: Inbound, post: RemoteObject, local: list[Actor]) -> Group | None:
     """The group of ours a post is sent to: named in ``audience``, ``to``/``cc`` or a
     mention (FEP-1b12, Lemmy, Mastodon users), or the group whose inbox it came to."""
     addresses = remote_groups.group_of_post(post, inbound.activity.audience)
     if inbound.recipient is not None and inbound.recipient.is_group:
         addresses.insert(0, inbound.recipient.uri)
-    return await remote_groups.local_group_among(addresses)
+        local = [*local, inbound.recipient]
+    return await remote_groups.local_group_among(addresses, local)
 
 
 async def handle_update(inbound: Inbound) -> None:
