@@ -490,6 +490,15 @@ async def test_other_json_media_types_are_accepted(client, alice, remote, conten
     assert (await client.post("/inbox", content=body, headers=headers)).status_code == 202
 
 
+async def test_an_inbox_takes_only_post_and_answers_json_with_security_headers(client, alice):
+    for path in ("/inbox", "/users/alice/inbox", "/groups/omgevingswet/inbox"):
+        response = await client.get(path)
+        assert response.status_code == 405, path
+        assert response.headers["allow"] == "POST"
+        assert response.json() == {"error": "an inbox takes POST"}
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
 async def test_an_unknown_or_deactivated_person_is_404(client, alice, bob, remote):
     mallory = remote.add("mallory")
     response = await deliver(client, mallory, follow_of(mallory), "/users/nobody/inbox")
