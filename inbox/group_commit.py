@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 Row = TypeVar("Row")
 
-MAX_ROWS = 200  # rows per INSERT: ~2 KB each, so a write stays well under a megabyte
+MAX_ROWS = 200  # rows per INSERT (an activity is typically ~2 KB, at most verify.MAX_BODY)
 
 
 class GroupCommit(Generic[Row]):
@@ -45,9 +45,9 @@ class GroupCommit(Generic[Row]):
         self._waiting.append((row, stored))
         if self._writer is None:
             self._writer = loop.create_task(self._write_waiting())
-        # Shielded: a request that goes away (the peer hung up) must not cancel the write
-        # of the others' rows; its own row is still written and the peer's retry is a dupe.
-        await asyncio.shield(stored)
+        # The write is the writer task's: a request that goes away (the peer hung up) leaves
+        # it alone; its own row is still written, and the peer's retry is a duplicate.
+        await stored
 
     async def _write_waiting(self) -> None:
         try:
