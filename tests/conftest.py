@@ -17,7 +17,13 @@ from starlette.applications import Starlette
 from fediverse_intranet import db, instance
 from fediverse_intranet.app import create_app
 from fediverse_intranet.models import Account, Role
-from fediverse_intranet.services import accounts, federation_policy, remote_actors
+from fediverse_intranet.services import (
+    accounts,
+    federation_policy,
+    remote_actors,
+    remote_client,
+    remote_people,
+)
 from fediverse_intranet.settings import Settings, load_settings
 from web.context import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for
 
@@ -81,13 +87,21 @@ async def settings(tmp_path: Path, sqlite_template: Path) -> Settings:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Starlette]:
     application = create_app(settings)
-    remote_actors.forget()  # in-process memory of another test's database
-    federation_policy.forget()
+    await _forget_federation_state()
     await db.migrate(settings.database_url)
     await db.connect(settings)
     instance.configure(settings)
     yield application
+    await _forget_federation_state()
     await db.disconnect()
+
+
+async def _forget_federation_state() -> None:
+    """In-process memories (actors, profiles, the policy) hold another test's database
+    rows, and the HTTP client belongs to one test's event loop."""
+    for forget in (remote_actors.forget, remote_people.forget, federation_policy.forget):
+        forget()
+    await remote_client.close()
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ from fediverse_intranet.services import (
     presence_federation,
     profiles,
     remote_actors,
-    remote_client,
     remote_directory,
 )
 from fediverse_intranet.services.clock import now
@@ -45,15 +44,6 @@ from tests.conftest import BASE_URL, make_account
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, federation_allow_private=True)
-
-
-@pytest.fixture(autouse=True)
-async def fresh_federation_state() -> AsyncIterator[None]:
-    remote_actors.forget()
-    await remote_client.close()
-    yield
-    await remote_client.close()
-    remote_actors.forget()
 
 
 @pytest.fixture

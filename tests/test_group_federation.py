@@ -43,7 +43,6 @@ from tests.test_groups import make_group
 from tests.test_inbox import AS, RemotePerson, RemoteServer, deliver, follow_of
 
 settings, remote, alice, bob = peer.settings, peer.remote, peer.alice, peer.bob
-fresh_federation_state = peer.fresh_federation_state
 
 GROUP = f"{BASE_URL}/users/omgevingswet"
 AP = {"Accept": "application/activity+json"}

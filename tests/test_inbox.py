@@ -196,16 +196,6 @@ async def bob(app) -> Account:
     return await local_person("bob")
 
 
-@pytest.fixture(autouse=True)
-async def fresh_federation_state() -> AsyncIterator[None]:
-    """The HTTP client and the actor memory belong to one test's event loop and settings."""
-    await remote_client.close()
-    remote_actors.forget()
-    yield
-    await remote_client.close()
-    remote_actors.forget()
-
-
 @pytest.fixture
 async def remote() -> AsyncIterator[RemoteServer]:
     server = RemoteServer()

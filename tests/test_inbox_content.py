@@ -37,7 +37,6 @@ from tests.test_inbox import ALICE, AS, RemotePerson, RemoteServer, deliver
 
 # The inbox tests' fixtures: a remote server on 127.0.0.1 and local people with keys.
 settings, remote, alice, bob = peer.settings, peer.remote, peer.alice, peer.bob
-fresh_federation_state = peer.fresh_federation_state
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 BOB_HERE = f"{BASE_URL}/users/bob"

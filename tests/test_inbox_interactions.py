@@ -28,7 +28,6 @@ from tests.test_inbox import ALICE, RemotePerson, RemoteServer, deliver
 from tests.test_inbox_content import activity, note, run_again, send, snapshot
 
 settings, remote, alice, bob = peer.settings, peer.remote, peer.alice, peer.bob
-fresh_federation_state = peer.fresh_federation_state
 
 
 async def local_post(account: Account, visibility: Visibility = Visibility.PUBLIC) -> Post:

@@ -19,9 +19,6 @@ from static_peer import AS, JRD, Peer, signed_headers
 from fediverse_intranet.models import Actor, Delivery, Follow, InboxItem
 from fediverse_intranet.services import (
     federation_policy,
-    remote_actors,
-    remote_client,
-    remote_people,
     social,
 )
 from fediverse_intranet.settings import Settings
@@ -35,18 +32,6 @@ ALICE = f"{BASE_URL}/users/alice"
 def settings(settings: Settings) -> Settings:
     """Allowed to fetch from 127.0.0.1, where the peer runs."""
     return dataclasses.replace(settings, federation_allow_private=True)
-
-
-@pytest.fixture(autouse=True)
-async def fresh_federation_state() -> AsyncIterator[None]:
-    """The HTTP client and the in-process memories belong to one test's event loop."""
-    for forget in (remote_actors.forget, remote_people.forget):
-        forget()
-    await remote_client.close()
-    yield
-    await remote_client.close()
-    remote_actors.forget()
-    remote_people.forget()
 
 
 @pytest.fixture

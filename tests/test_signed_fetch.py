@@ -19,7 +19,7 @@ from static_peer import Peer, keys, signed_headers
 from activitypub.signatures import sign_request_rfc9421
 from fediverse_intranet import instance
 from fediverse_intranet.models import Actor, Follow, Mention, Post, Visibility
-from fediverse_intranet.services import federation_policy, remote_actors, remote_client
+from fediverse_intranet.services import federation_policy, remote_actors
 from fediverse_intranet.settings import Settings
 from tests.conftest import BASE_URL
 
@@ -29,15 +29,6 @@ ACTIVITY_JSON = "application/activity+json"
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, federation_allow_private=True)
-
-
-@pytest.fixture(autouse=True)
-async def fresh_federation_state() -> AsyncIterator[None]:
-    remote_actors.forget()
-    await remote_client.close()
-    yield
-    await remote_client.close()
-    remote_actors.forget()
 
 
 @pytest.fixture
