@@ -102,7 +102,7 @@ def _row(received: Received, recipient: Actor | None) -> Row:
 async def _insert(rows: list[Row]) -> None:
     """One INSERT for all; an activity already here (a peer's retry, or a copy sent to
     several inboxes) is skipped by the unique index, and still answered 202."""
-    await sql.insert_new(InboxItem._meta.db_table, _COLUMNS, rows, unique="activity_id")
+    await sql.insert_new(InboxItem, _COLUMNS, rows, unique="activity_id")
 
 
 _inbox: GroupCommit[Row] = GroupCommit(_insert)

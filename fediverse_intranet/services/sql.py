@@ -12,7 +12,7 @@ the same statement sent as text, and processing one remote post asks several.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from tortoise import connections
@@ -65,26 +65,31 @@ async def instances(model: type[M], sql: str, **params: Any) -> list[M]:
 
 
 async def insert_new(
-    table: str, columns: Sequence[str], rows: list[Sequence[Any]], *, unique: str
+    model: type[Model], columns: Sequence[str], values: list[Sequence[Any]], *, unique: str
 ) -> None:
     """Insert many rows in one statement and transaction (executemany), skipping any whose
     ``unique`` column value is already there. Values go as the ORM sends them (datetimes
     too: tortoise registers SQLite's adapter, asyncpg takes them as they are)."""
     connection = connections.get("default")
-    sqlite = connection.capabilities.dialect == "sqlite"
-    marks = ", ".join("?" if sqlite else f"${n}" for n in range(1, len(columns) + 1))
-    names = ", ".join(f'"{column}"' for column in columns)
-    statement = (
-        f'INSERT INTO "{table}" ({names}) VALUES ({marks}) ON CONFLICT ("{unique}") DO NOTHING'  # noqa: S608, E501 (names are our code's, never a request's; values are bound)
+    text, _ = _translate(
+        f'{_insert(model, columns)} ON CONFLICT ("{unique}") DO NOTHING',
+        dict.fromkeys(columns),
+        connection.capabilities.dialect,
     )
-    await connection.execute_many(statement, [list(row) for row in rows])
+    await connection.execute_many(text, [list(row) for row in values])
 
 
 async def insert(model: type[Model], **columns: Any) -> None:
     """One row into ``model``'s table, columns by their database names (``post_id``);
     columns left out take their database default. For small rows written on hot paths
     (a mention, a notification): the ORM's create() costs ~4x the statement."""
-    names = ", ".join(f'"{name}"' for name in columns)
-    marks = ", ".join(f":{name}" for name in columns)
-    table = model._meta.db_table
-    await rows(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', **columns)  # noqa: S608 (names are ours; values bound)
+    await rows(_insert(model, columns), **columns)
+
+
+def _insert(model: type[Model], columns: Iterable[str]) -> str:
+    """``INSERT INTO table (columns) VALUES (:columns)``; the names are our code's, never a
+    request's, and every value is a bound parameter."""
+    names = list(columns)
+    quoted = ", ".join(f'"{name}"' for name in names)
+    marks = ", ".join(f":{name}" for name in names)
+    return f'INSERT INTO "{model._meta.db_table}" ({quoted}) VALUES ({marks})'  # noqa: S608
