@@ -120,7 +120,7 @@ async def test_open_join_closed_request_secret_by_invitation_only(alice, bob):
     assert await Notification.filter(
         recipient_id=carol.id, kind=NotificationKind.GROUP_INVITE
     ).exists()
-    accepted = await memberships.accept_invitation(secret, carol)
+    accepted = await memberships.join(secret, carol)  # what "Accept the invitation" does
     assert (accepted.before, accepted.after) == (MemberState.INVITED, MemberState.MEMBER)
 
 
@@ -132,7 +132,7 @@ async def test_refuse_decline_and_leave_remove_the_row(alice, bob):
     with pytest.raises(Conflict):
         await memberships.approve(closed, alice.actor, bob.actor)
     await memberships.invite(closed, alice.actor, bob.actor)
-    declined = await memberships.decline_invitation(closed, bob.actor)
+    declined = await memberships.leave(closed, bob.actor)  # what "Decline" does
     assert declined.after is None
     await memberships.join(closed, bob.actor)
     withdrawn = await memberships.leave(closed, bob.actor)

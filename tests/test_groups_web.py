@@ -144,7 +144,7 @@ async def test_invitations_roles_and_bans_on_the_members_page(browser, alice, bo
     assert last_owner.status_code == 403
 
     await owner.submit("/groups/geheim/members/invite", {"handle": "bob"})
-    await memberships.accept_invitation(group, bob.actor)
+    await memberships.join(group, bob.actor)
     await invited.submit(f"/groups/geheim/members/{bob.actor_id}/ban")
     assert (await Membership.get(group=group, actor_id=bob.actor_id)).state == MemberState.BANNED
     assert "Lift the ban" in (await owner.get("/groups/geheim/members")).text

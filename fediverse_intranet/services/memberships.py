@@ -289,20 +289,6 @@ async def invite(group: Group, by: Actor, actor: Actor) -> Change:
         return await _tell(_change(group, actor, before, row), by)  # a request let in: Accept
 
 
-async def accept_invitation(group: Group, actor: Actor) -> Change:
-    row = await membership(group, actor)
-    if row is None or row.state != MemberState.INVITED:
-        raise Conflict("There is no invitation for you to this group.")
-    return await join(group, actor)
-
-
-async def decline_invitation(group: Group, actor: Actor) -> Change:
-    row = await membership(group, actor)
-    if row is None or row.state != MemberState.INVITED:
-        raise Conflict("There is no invitation for you to this group.")
-    return await leave(group, actor)
-
-
 async def _outranks(group: Group, by: Actor, row: Membership) -> None:
     """Moderators act on members; owners on everyone but other owners; nobody on themselves."""
     mine = await require_moderator(group, by)
