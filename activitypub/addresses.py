@@ -12,11 +12,14 @@ remote actor could make the instance call its own admin endpoints, the cloud met
   deprecated IPv4-compatible form is refused outright). One bad address refuses the host:
   a name that mixes public and private records is an attack, not a misconfiguration
   (Fedify decides the same way);
-- ``allow_private=True`` turns the address rule off (never the URL rules). The app sets it
-  from one FI_ setting, for local multi-instance tests only. ``allowed_networks`` is the
-  narrow form: named networks are let through, everything else is still checked (a test
-  server on 127.0.0.1 while 10.0.0.1 stays refused; or a partner body's instance on the
-  government network).
+- ``allowed_networks`` (the app's FI_FEDERATION_PRIVATE_NETWORKS) lets named networks
+  through and keeps the rule for everything else: a partner body's instance on a government
+  network such as Diginetwerk while 10.0.0.1 stays refused, or the local test servers on
+  127.0.0.0/8. There is no switch that turns the rule off;
+- some addresses are never contacted, listed or not (:data:`NEVER`): "this host"
+  (0.0.0.0/8, ::), link-local (which holds the cloud metadata service 169.254.169.254),
+  multicast, the reserved 240.0.0.0/4 with the broadcast address, and the IPv6 metadata
+  address fd00:ec2::254. :func:`parse_networks` refuses a list that names any of them.
 
 Checking a name and then letting the HTTP client resolve it again leaves a window for DNS
 rebinding (public at check time, 127.0.0.1 at connect time). So :func:`resolve` returns the
@@ -76,6 +79,24 @@ _REFUSED: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str], ...] 
     )
 )
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+# Never contacted, whatever FI_FEDERATION_PRIVATE_NETWORKS lists; a list overlapping one of
+# these is refused at start. fd00:ec2::254 (AWS's IPv6 metadata) sits inside the unique-local
+# range a government network may use, so only that one address is never reachable there.
+_NEVER_NAMED: tuple[tuple[Network, str], ...] = tuple(
+    (ipaddress.ip_network(net), name)
+    for net, name in (
+        ("0.0.0.0/8", "unspecified"),
+        ("169.254.0.0/16", "link-local (cloud metadata)"),
+        ("224.0.0.0/4", "multicast"),
+        ("240.0.0.0/4", "reserved"),
+        ("::/128", "unspecified"),
+        ("fe80::/10", "link-local"),
+        ("ff00::/8", "multicast"),
+        ("fd00:ec2::254/128", "cloud metadata"),
+    )
+)
+NEVER: tuple[Network, ...] = tuple(network for network, _name in _NEVER_NAMED)
 
 
 class UnsafeURL(Exception):
@@ -177,27 +198,64 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
     return None
 
 
-def check_address(
-    address: IPAddress | str, *, allow_private: bool = False, allowed_networks: Networks = ()
-) -> None:
-    """Raise :class:`UnsafeURL` unless the address may be contacted."""
-    if allow_private:
-        return
+def check_address(address: IPAddress | str, *, allowed_networks: Networks = ()) -> None:
+    """Raise :class:`UnsafeURL` unless the address may be contacted.
+
+    An IPv6 form that embeds an IPv4 address (IPv4-mapped, NAT64, 6to4) is refused when the
+    embedded address is never reachable; an IPv4-mapped one (``::ffff:10.1.2.3``, the same
+    host) is let through when its IPv4 address is in an allowed network.
+    """
     parsed = ip_literal(address) if isinstance(address, str) else address
     if parsed is None:
         raise UnsafeURL(f"{address!r} is not an IP address")
-    for network in allowed_networks:
-        network = ipaddress.ip_network(network)
-        if parsed.version == network.version and parsed in network:
-            return
+    embedded = _embedded_ipv4(parsed) if isinstance(parsed, ipaddress.IPv6Address) else None
+    for candidate in (parsed, embedded):
+        for network, name in _NEVER_NAMED:
+            if candidate is not None and _inside(candidate, (network,)):
+                raise UnsafeURL(f"{parsed} is {name}, never reachable")
+    same_host = parsed
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.scope_id:
+            raise UnsafeURL(f"{parsed} has a zone id")
+        same_host = parsed.ipv4_mapped or parsed
+    if _inside(same_host, allowed_networks):
+        return
     reason = refusal(parsed)
     if reason:
         raise UnsafeURL(reason)
 
 
-async def resolve(
-    host: str, port: int, *, allow_private: bool = False, allowed_networks: Networks = ()
-) -> list[Resolved]:
+def _inside(address: IPAddress, networks: Networks) -> bool:
+    for network in networks:
+        network = ipaddress.ip_network(network)
+        if address.version == network.version and address in network:
+            return True
+    return False
+
+
+def parse_networks(raw: str) -> tuple[Network, ...]:
+    """A comma-separated list of CIDR networks; ``ValueError`` with a reason if any is bad.
+
+    Host bits must be zero (``10.1.2.3/8`` is a typo more often than a wish), and no network
+    may overlap :data:`NEVER`: listing link-local would open the metadata service.
+    """
+    networks: list[Network] = []
+    for item in raw.split(","):
+        text = item.strip()
+        if not text:
+            continue
+        try:
+            network = ipaddress.ip_network(text)
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a CIDR network ({exc})") from None
+        for never in NEVER:
+            if network.version == never.version and network.overlaps(never):
+                raise ValueError(f"{text} overlaps {never}, which is never reachable")
+        networks.append(network)
+    return tuple(networks)
+
+
+async def resolve(host: str, port: int, *, allowed_networks: Networks = ()) -> list[Resolved]:
     """Look the host up with the event loop's getaddrinfo and check every answer.
 
     The returned addresses are the ones to connect to (pinning), in resolver order. A failed
@@ -206,7 +264,7 @@ async def resolve(
     """
     literal = ip_literal(host)
     if literal is not None:
-        check_address(literal, allow_private=allow_private, allowed_networks=allowed_networks)
+        check_address(literal, allowed_networks=allowed_networks)
         family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
         return [Resolved(family, str(literal), port)]
     loop = asyncio.get_running_loop()
@@ -214,7 +272,7 @@ async def resolve(
     found: list[Resolved] = []
     for family, _type, _proto, _name, sockaddr in infos:
         address = str(sockaddr[0])
-        check_address(address, allow_private=allow_private, allowed_networks=allowed_networks)
+        check_address(address, allowed_networks=allowed_networks)
         item = Resolved(int(family), address, int(sockaddr[1]))
         if item not in found:
             found.append(item)
@@ -223,14 +281,10 @@ async def resolve(
     return found
 
 
-async def check_url(
-    url: str, *, allow_private: bool = False, allowed_networks: Networks = ()
-) -> list[Resolved]:
+async def check_url(url: str, *, allowed_networks: Networks = ()) -> list[Resolved]:
     """The whole decision for one URL: URL rules, then every resolved address.
 
     IP literals are decided without any lookup; only host names reach getaddrinfo.
     """
     target = parse_target(url)
-    return await resolve(
-        target.host, target.port, allow_private=allow_private, allowed_networks=allowed_networks
-    )
+    return await resolve(target.host, target.port, allowed_networks=allowed_networks)

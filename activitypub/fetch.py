@@ -78,11 +78,15 @@ class Expect:
     profiled_media_types: frozenset[str] = frozenset()  # accepted only with the AS profile
 
 
+# Mastodon's rule since CVE-2024-23832: an ActivityStreams document is only believed when
+# the server labels it as one, so a file uploaded to the same host (served as
+# application/json, text/plain, an image...) can never pass for an actor or a post.
 ACTIVITY = Expect(
     accept=ACCEPT_ACTIVITY,
-    media_types=frozenset({"application/activity+json", "application/json"}),
+    media_types=frozenset({"application/activity+json"}),
     profiled_media_types=frozenset({"application/ld+json"}),
 )
+# WebFinger answers are JRD; plain application/json is taken too, as Mastodon does.
 JRD = Expect(
     accept="application/jrd+json, application/json",
     media_types=frozenset({"application/jrd+json", "application/json"}),
@@ -104,19 +108,13 @@ class Fetched:
 class _GuardedResolver(AbstractResolver):
     """aiohttp resolver that returns only checked addresses, so the connection is pinned."""
 
-    def __init__(self, allow_private: bool, allowed_networks: addresses.Networks) -> None:
-        self._allow_private = allow_private
+    def __init__(self, allowed_networks: addresses.Networks) -> None:
         self._allowed_networks = allowed_networks
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_UNSPEC
     ) -> list[ResolveResult]:
-        found = await addresses.resolve(
-            host,
-            port,
-            allow_private=self._allow_private,
-            allowed_networks=self._allowed_networks,
-        )
+        found = await addresses.resolve(host, port, allowed_networks=self._allowed_networks)
         flags = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
         return [
             ResolveResult(
@@ -134,9 +132,9 @@ class Fetcher:
     """One HTTP client session for all remote reads and deliveries of this process.
 
     Create it once, use it from many tasks, ``await close()`` (or ``async with``) at
-    shutdown. ``allow_private`` switches the address guard off for local tests only;
-    ``allowed_networks`` (e.g. ``["127.0.0.1/32"]``) lets named networks through and keeps
-    the guard for everything else.
+    shutdown. ``allowed_networks`` (FI_FEDERATION_PRIVATE_NETWORKS, e.g. ``["10.20.0.0/16"]``)
+    lets named private networks through and keeps the address guard for everything else;
+    there is no way to switch the guard off.
     ``extra_ca_file`` adds one CA bundle to the system trust store (the federation tests'
     local CA).
     """
@@ -145,7 +143,6 @@ class Fetcher:
         self,
         base_url: str,
         *,
-        allow_private: bool = False,
         allowed_networks: addresses.Networks = (),
         extra_ca_file: str | None = None,
         connect_timeout: float = 5.0,
@@ -156,7 +153,6 @@ class Fetcher:
         max_connections: int = 100,
     ) -> None:
         self.user_agent = f"fediverse-intranet/0.1 (+{base_url})"
-        self.allow_private = allow_private
         self.allowed_networks = tuple(ipaddress.ip_network(net) for net in allowed_networks)
         self.connect_timeout = connect_timeout
         self.total_timeout = total_timeout
@@ -187,7 +183,7 @@ class Fetcher:
         """The session, made on first use: aiohttp wants a running event loop for it."""
         if self._session is None:
             connector = aiohttp.TCPConnector(
-                resolver=_GuardedResolver(self.allow_private, self.allowed_networks),
+                resolver=_GuardedResolver(self.allowed_networks),
                 ssl=self._ssl,
                 limit=self._max_connections,
             )
@@ -298,11 +294,7 @@ class Fetcher:
         target = addresses.parse_target(url)
         literal = addresses.ip_literal(target.host)
         if literal is not None:
-            addresses.check_address(
-                literal,
-                allow_private=self.allow_private,
-                allowed_networks=self.allowed_networks,
-            )
+            addresses.check_address(literal, allowed_networks=self.allowed_networks)
         try:
             return URL(url)
         except ValueError as exc:  # yarl is stricter than urlsplit about some hosts

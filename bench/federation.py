@@ -127,7 +127,7 @@ async def outbound(args: argparse.Namespace, inbox: str, data_dir: str) -> Outbo
     env = {
         "FI_DATA_DIR": data_dir,
         "FI_BASE_URL": BASE_URL,
-        "FI_FEDERATION_ALLOW_PRIVATE": "true",
+        "FI_FEDERATION_PRIVATE_NETWORKS": "127.0.0.0/8",
     }
     if args.database_url:
         env["FI_DATABASE_URL"] = args.database_url
@@ -375,7 +375,7 @@ async def inbound(args: argparse.Namespace, data_dir: str) -> Inbound:
         "FI_BASE_URL": base,
         "FI_PORT": str(port),
         "FI_BIND_HOST": "127.0.0.1",
-        "FI_FEDERATION_ALLOW_PRIVATE": "true",
+        "FI_FEDERATION_PRIVATE_NETWORKS": "127.0.0.0/8",
         "FI_WORKER_IN_WEB": "false",
     }
     cli = [sys.executable, "-m", "fediverse_intranet.cli"]

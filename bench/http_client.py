@@ -124,7 +124,7 @@ async def _fetcher(url: str, body: bytes, headers: dict[str, str], run: Callable
     sys.path.insert(0, str(ROOT))
     from activitypub.fetch import Fetcher
 
-    async with Fetcher("http://intranet.bench", allow_private=True) as fetcher:
+    async with Fetcher("http://intranet.bench", allowed_networks=["127.0.0.0/8"]) as fetcher:
 
         async def post() -> int:
             status, _ = await fetcher.post(url, body, headers)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from activitypub.addresses import Network, parse_networks
+
 
 class SettingsError(ValueError):
     """A setting has a value we cannot start with; the message names the variable."""
@@ -28,7 +30,7 @@ class Settings:
     run_worker_in_web: bool
     session_days: int
     trusted_proxies: str
-    federation_allow_private: bool
+    federation_private_networks: tuple[Network, ...]
     extra_ca_file: str
     tls_certfile: str = ""
     tls_keyfile: str = ""
@@ -97,6 +99,19 @@ def _base_url(raw: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _private_networks(env: dict[str, str]) -> tuple[Network, ...]:
+    """The private networks federation may reach; the old on/off switch stops the start."""
+    if "FI_FEDERATION_ALLOW_PRIVATE" in env:
+        raise SettingsError(
+            "FI_FEDERATION_ALLOW_PRIVATE is replaced by FI_FEDERATION_PRIVATE_NETWORKS, a "
+            "comma-separated list of CIDR networks federation may reach (e.g. 10.20.0.0/16)"
+        )
+    try:
+        return parse_networks(env.get("FI_FEDERATION_PRIVATE_NETWORKS", ""))
+    except ValueError as exc:
+        raise SettingsError(f"FI_FEDERATION_PRIVATE_NETWORKS: {exc}") from None
+
+
 def _database_url(raw: str, data_dir: Path) -> str:
     if not raw:
         return f"sqlite://{data_dir / 'db.sqlite3'}?busy_timeout=5000&synchronous=NORMAL"
@@ -149,9 +164,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         run_worker_in_web=_bool("FI_WORKER_IN_WEB", env.get("FI_WORKER_IN_WEB", "true")),
         session_days=_int("FI_SESSION_DAYS", env.get("FI_SESSION_DAYS", "14"), 1, 365),
         trusted_proxies=env.get("FI_TRUSTED_PROXIES", "127.0.0.1"),
-        federation_allow_private=_bool(
-            "FI_FEDERATION_ALLOW_PRIVATE", env.get("FI_FEDERATION_ALLOW_PRIVATE", "false")
-        ),
+        federation_private_networks=_private_networks(env),
         extra_ca_file=_existing_file("FI_EXTRA_CA_FILE", env.get("FI_EXTRA_CA_FILE", "")),
         tls_certfile=certfile,
         tls_keyfile=keyfile,

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from activitypub.addresses import parse_networks
 from fediverse_intranet import db, instance
 from fediverse_intranet.app import create_app
 from fediverse_intranet.models import Account, Role
@@ -29,6 +30,8 @@ from web.context import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_URL = "http://intranet.test"
+# What FI_FEDERATION_PRIVATE_NETWORKS is set to where a test's peers run on 127.0.0.1.
+LOOPBACK = parse_networks("127.0.0.0/8")
 PASSWORD = "correct horse battery"
 
 

@@ -114,7 +114,8 @@ class Peer:
         if found is None:
             return web.json_response({"error": "not found"}, status=404)
         status, media_type, document = found
-        return web.Response(status=status, text=json.dumps(document), content_type=media_type)
+        body = json.dumps(document).encode()  # the header as given: parameters and all
+        return web.Response(status=status, body=body, headers={"Content-Type": media_type})
 
 
 def signed_headers(

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from fediverse_intranet.settings import load_settings
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "fediverse-intranet"
 PASSWORD = "correct horse battery"
@@ -139,6 +141,11 @@ def test_short_password_is_refused(tmp_path):
         ({"FI_SESSION_DAYS": "0"}, "FI_SESSION_DAYS"),
         ({"FI_WORKER_IN_WEB": "perhaps"}, "FI_WORKER_IN_WEB"),
         ({"FI_SECRET_KEY": "too-short"}, "FI_SECRET_KEY"),
+        ({"FI_FEDERATION_PRIVATE_NETWORKS": "10.0.0.0/8,intranet"}, "'intranet' is not a CIDR"),
+        ({"FI_FEDERATION_PRIVATE_NETWORKS": "10.1.2.3/8"}, "FI_FEDERATION_PRIVATE_NETWORKS"),
+        ({"FI_FEDERATION_PRIVATE_NETWORKS": "169.254.0.0/16"}, "never reachable"),
+        ({"FI_FEDERATION_ALLOW_PRIVATE": "true"}, "replaced by FI_FEDERATION_PRIVATE_NETWORKS"),
+        ({"FI_FEDERATION_ALLOW_PRIVATE": "false"}, "replaced by FI_FEDERATION_PRIVATE_NETWORKS"),
     ],
 )
 @pytest.mark.parametrize("command", [["migrate"], ["user", "list"]])
@@ -152,6 +159,17 @@ def test_bad_setting_is_one_clear_line(tmp_path, settings, names, command):
     assert lines[0].startswith("fediverse-intranet: ")
     assert names in lines[0]
     assert not (tmp_path / "data" / "db.sqlite3").exists()
+
+
+def test_private_networks_are_read_as_a_list(tmp_path):
+    env = {"FI_DATA_DIR": str(tmp_path / "data")}
+    assert load_settings(env).federation_private_networks == ()
+    env["FI_FEDERATION_PRIVATE_NETWORKS"] = "10.20.0.0/16, 127.0.0.2,fd12:3456::/32"
+    assert [str(n) for n in load_settings(env).federation_private_networks] == [
+        "10.20.0.0/16",
+        "127.0.0.2/32",
+        "fd12:3456::/32",
+    ]
 
 
 def test_data_dir_that_cannot_be_made_is_one_line(tmp_path):

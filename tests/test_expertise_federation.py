@@ -38,12 +38,12 @@ from fediverse_intranet.services.clock import now
 from fediverse_intranet.settings import Settings
 from inbox import processor
 from outbox import documents
-from tests.conftest import BASE_URL, make_account
+from tests.conftest import BASE_URL, LOOPBACK, make_account
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, federation_allow_private=True)
+    return dataclasses.replace(settings, federation_private_networks=LOOPBACK)
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ from fediverse_intranet.services.remote_actors import RemoteActorError
 from fediverse_intranet.settings import Settings
 from inbox import processor
 from inbox.verify import MAX_BODY
-from tests.conftest import BASE_URL
+from tests.conftest import BASE_URL, LOOPBACK
 
 ROOT = Path(__file__).resolve().parent.parent
 AS = "https://www.w3.org/ns/activitystreams"
@@ -164,8 +164,8 @@ def _activity_json(document: dict[str, Any]) -> web.Response:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """conftest's settings, allowed to fetch from 127.0.0.1 (where the remote server runs)."""
-    return dataclasses.replace(settings, federation_allow_private=True)
+    """conftest's settings, allowed to reach 127.0.0.0/8 (where the remote server runs)."""
+    return dataclasses.replace(settings, federation_private_networks=LOOPBACK)
 
 
 async def local_person(username: str, role: Role = Role.MEMBER) -> Account:

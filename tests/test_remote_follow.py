@@ -23,15 +23,15 @@ from fediverse_intranet.services import (
 )
 from fediverse_intranet.settings import Settings
 from inbox import processor
-from tests.conftest import BASE_URL
+from tests.conftest import BASE_URL, LOOPBACK
 
 ALICE = f"{BASE_URL}/users/alice"
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """Allowed to fetch from 127.0.0.1, where the peer runs."""
-    return dataclasses.replace(settings, federation_allow_private=True)
+    """Allowed to reach 127.0.0.0/8, where the peer runs."""
+    return dataclasses.replace(settings, federation_private_networks=LOOPBACK)
 
 
 @pytest.fixture

@@ -21,14 +21,14 @@ from fediverse_intranet import instance
 from fediverse_intranet.models import Actor, Follow, Mention, Post, Visibility
 from fediverse_intranet.services import federation_policy, remote_actors
 from fediverse_intranet.settings import Settings
-from tests.conftest import BASE_URL
+from tests.conftest import BASE_URL, LOOPBACK
 
 ACTIVITY_JSON = "application/activity+json"
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, federation_allow_private=True)
+    return dataclasses.replace(settings, federation_private_networks=LOOPBACK)
 
 
 @pytest.fixture

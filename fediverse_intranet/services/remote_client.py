@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from tortoise.exceptions import IntegrityError
 
@@ -35,10 +36,20 @@ def fetcher() -> Fetcher:
         settings = instance.current()
         _fetcher = Fetcher(
             settings.base_url,
-            allow_private=settings.federation_allow_private,
+            allowed_networks=settings.federation_private_networks,
             extra_ca_file=settings.extra_ca_file or None,
         )
     return _fetcher
+
+
+def scheme() -> str:
+    """The scheme for URLs we make ourselves (WebFinger, directories): https, as every real
+    server; plain http only where private networks are listed (local tests) and this
+    instance itself runs on http."""
+    settings = instance.current()
+    if settings.federation_private_networks:
+        return urlsplit(settings.base_url).scheme
+    return "https"
 
 
 async def close() -> None:

@@ -189,7 +189,7 @@ async def people_of(domain: str) -> int:
 
 
 async def _read(domain: str) -> int:
-    base = f"{_scheme()}://{domain}"
+    base = f"{remote_client.scheme()}://{domain}"
     url: str | None = f"{base}{PATH}"
     found = 0
     for _ in range(MAX_PAGES + 1):
@@ -251,11 +251,3 @@ def _next(document: Mapping[str, Any], base: str) -> str | None:
 
 async def _list(key: str) -> list[str]:
     return (await settings_store.get(key)).split()
-
-
-def _scheme() -> str:
-    """https; plain http only for local tests on an http instance (as WebFinger)."""
-    settings = instance.current()
-    if settings.federation_allow_private:
-        return urlsplit(settings.base_url).scheme
-    return "https"

@@ -86,7 +86,7 @@ async def find(text: str) -> Actor:
     await _check_policy(handle.host)
     try:
         jrd = await remote_client.fetcher().get_json(
-            webfinger.webfinger_url(handle, scheme=_scheme()), expect=JRD
+            webfinger.webfinger_url(handle, scheme=remote_client.scheme()), expect=JRD
         )
         actor_url = webfinger.parse_jrd(jrd).actor_url()
     except FetchError as exc:
@@ -161,7 +161,8 @@ async def _find_by_url(url: str) -> Actor:
     resource = quote(url, safe="")
     try:
         jrd = await remote_client.fetcher().get_json(
-            f"{_scheme()}://{host}/.well-known/webfinger?resource={resource}", expect=JRD
+            f"{remote_client.scheme()}://{host}/.well-known/webfinger?resource={resource}",
+            expect=JRD,
         )
         actor_url = webfinger.parse_jrd(jrd).actor_url()
     except (FetchError, WebFingerError) as exc:
@@ -196,15 +197,6 @@ async def _check_policy(host: str) -> None:
         raise PermissionDenied(
             "This instance does not federate with %(host)s.", field=FIELD, host=host
         )
-
-
-def _scheme() -> str:
-    """https, as every real server; plain http only where private addresses are allowed
-    (local tests) and this instance itself runs on http."""
-    settings = instance.current()
-    if settings.federation_allow_private:
-        return urlsplit(settings.base_url).scheme
-    return "https"
 
 
 def _nobody(asked: str, host: str) -> NotFound:

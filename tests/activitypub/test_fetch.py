@@ -1,8 +1,9 @@
 """Safe remote fetch against a real HTTP(S) server on 127.0.0.1, run in a thread.
 
-Every test runs under a network guard: connections go to 127.0.0.1 only (anything else is
-recorded and refused before a packet leaves), and name lookups go to a fake DNS table, so no
-test can reach 10.0.0.1, the metadata service or a real resolver even when the code is wrong.
+Every test runs under a network guard: connections go to 127.0.0.1 and 127.0.0.2 only
+(anything else is recorded and refused before a packet leaves), and name lookups go to a fake
+DNS table, so no test can reach 10.0.0.1, the metadata service or a real resolver even when
+the code is wrong. The app is served on 127.0.0.1 and, for the network-list tests, 127.0.0.2.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 import socket
 import ssl
 import threading
+import time
+import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,6 +44,7 @@ ACTOR = {
     "inbox": "https://remote.example/users/alice/inbox",
 }
 LOOPBACK_ONLY = ["127.0.0.1/32"]
+REACHABLE = {"127.0.0.1", "127.0.0.2"}  # what the network guard lets the tests connect to
 GZIP_BOMB = gzip.compress(b'{"a":"' + b" " * (8 << 20) + b'"}', compresslevel=6)
 BASE_URL = "https://intranet.test"
 
@@ -52,6 +56,7 @@ BASE_URL = "https://intranet.test"
 class Server:
     port: int = 0
     tls_port: int = 0
+    second_port: int = 0  # the same app on 127.0.0.2
     ca_file: str = ""
     posts: list[tuple[str, bytes, dict[str, str]]] = field(default_factory=list)
 
@@ -105,6 +110,34 @@ def make_app(server: Server) -> web.Application:
         await response.prepare(request)
         for start in range(0, len(body), 4096):
             await response.write(body[start : start + 4096])
+        await response.write_eof()
+        return response
+
+    @routes.get("/big-stream")
+    async def big_stream(request: web.Request) -> web.StreamResponse:
+        """5 MiB of JSON, chunked (no Content-Length to refuse it by), one reused chunk."""
+        response = web.StreamResponse(headers={"Content-Type": "application/activity+json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b'{"a":"')
+        chunk = b"x" * 65536
+        for _ in range(80):
+            await response.write(chunk)
+        await response.write(b'"}')
+        await response.write_eof()
+        return response
+
+    @routes.get("/drip")
+    async def drip(request: web.Request) -> web.StreamResponse:
+        """Headers at once, then a byte every 50 ms: each read is quick, the whole is not."""
+        response = web.StreamResponse(headers={"Content-Type": "application/activity+json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b'{"a":"')
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            await response.write(b"x")
+        await response.write(b'"}')
         await response.write_eof()
         return response
 
@@ -269,10 +302,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         await runner.setup()
         plain = web.TCPSite(runner, "127.0.0.1", 0)
         tls = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls_context)
-        await plain.start()
-        await tls.start()
+        second = web.TCPSite(runner, "127.0.0.2", 0)
+        for site in (plain, tls, second):
+            await site.start()
         info.port = plain._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         info.tls_port = tls._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        info.second_port = second._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -297,7 +332,7 @@ class Guard:
 
 @pytest.fixture(autouse=True)
 async def guard(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Guard]:
-    """Fake DNS, and connections to 127.0.0.1 only: no test can leak traffic."""
+    """Fake DNS, and connections to 127.0.0.1 and .2 only: no test can leak traffic."""
     state = Guard()
     loop = asyncio.get_running_loop()
     real_connect = loop.sock_connect
@@ -316,7 +351,7 @@ async def guard(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Guard]:
 
     async def sock_connect(sock: socket.socket, address: Any) -> None:
         state.connects.append(address[0])
-        if address[0] != "127.0.0.1":
+        if address[0] not in REACHABLE:
             state.refused.append(address[0])
             raise ConnectionRefusedError(f"test guard: no traffic to {address[0]}")
         await real_connect(sock, address)
@@ -324,7 +359,7 @@ async def guard(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Guard]:
     monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(loop, "sock_connect", sock_connect)
     yield state
-    assert state.refused == [], "the code tried to connect outside loopback"
+    assert state.refused == [], "the code tried to connect outside the test servers"
 
 
 @pytest.fixture
@@ -394,16 +429,105 @@ async def test_public_urls_pass_the_decision(url: str, guard: Guard):
     assert guard.connects == []
 
 
-async def test_allow_private_lets_private_addresses_pass_the_decision(guard: Guard):
-    for url in REFUSED[:7]:
-        await addresses.check_url(url, allow_private=True)
+@pytest.mark.parametrize(
+    ("url", "networks"),
+    [
+        ("http://10.1.2.3/inbox", ["10.0.0.0/8"]),
+        ("http://172.20.0.5/", ["10.0.0.0/8", "172.16.0.0/12"]),
+        ("http://127.0.0.2/", ["127.0.0.2/32"]),
+        ("http://[::1]/", ["::1/128"]),
+        ("http://[fd12:3456::1]/", ["fd12:3456::/32"]),
+        ("http://100.64.0.1/", ["100.64.0.0/10"]),
+        ("http://[::ffff:10.1.2.3]/", ["10.0.0.0/8"]),  # IPv4-mapped: the same host
+    ],
+)
+async def test_a_listed_network_passes_the_decision(url: str, networks: list[str], guard: Guard):
+    assert await addresses.check_url(url, allowed_networks=networks)
     assert guard.connects == []
+
+
+@pytest.mark.parametrize(
+    ("url", "networks"),
+    [
+        ("http://127.0.0.3/", ["127.0.0.2/32"]),
+        ("http://10.0.0.1/", ["10.20.0.0/16"]),
+        ("http://192.168.1.1/", ["10.0.0.0/8"]),
+        ("http://[::ffff:127.0.0.1]/", ["10.0.0.0/8"]),
+        ("http://[::1]/", ["127.0.0.0/8"]),
+        ("http://[64:ff9b::a00:1]/", ["fd00::/8"]),
+    ],
+)
+async def test_an_unlisted_private_address_is_refused(url: str, networks: list[str], guard: Guard):
+    with pytest.raises(UnsafeURL):
+        await addresses.check_url(url, allowed_networks=networks)
+    assert guard.connects == []
+
+
+@pytest.mark.parametrize(
+    ("url", "networks"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", ["10.0.0.0/8", "127.0.0.0/8"]),
+        ("http://169.254.169.254/latest/meta-data/", ["169.254.0.0/16"]),  # even if listed
+        ("http://[::ffff:169.254.169.254]/", ["169.254.169.254/32"]),
+        ("http://[fd00:ec2::254]/", ["fd00::/8"]),  # AWS's IPv6 metadata
+        ("http://0.0.0.0/", ["0.0.0.0/8"]),
+        ("http://224.0.0.1/", ["224.0.0.0/4"]),
+        ("http://[fe80::1]/", ["fe80::/10"]),
+    ],
+)
+async def test_metadata_and_link_local_are_never_reachable(
+    url: str, networks: list[str], guard: Guard
+):
+    with pytest.raises(UnsafeURL, match="never reachable"):
+        await addresses.check_url(url, allowed_networks=networks)
+    assert guard.connects == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("10.0.0.0/8,nonsense", "'nonsense' is not a CIDR network"),
+        ("10.1.2.3/8", "has host bits set"),
+        ("10.0.0.0/33", "not a CIDR network"),
+        ("169.254.0.0/16", "overlaps 169.254.0.0/16"),
+        ("0.0.0.0/0", "overlaps 0.0.0.0/8"),
+        ("::/0", "overlaps"),
+        ("fd00:ec2::/32", "overlaps fd00:ec2::254/128"),
+    ],
+)
+def test_a_bad_network_list_is_refused_with_a_reason(raw: str, reason: str):
+    with pytest.raises(ValueError, match=reason):
+        addresses.parse_networks(raw)
+
+
+def test_a_network_list_is_read_with_spaces_and_empty_items():
+    assert addresses.parse_networks(" 10.20.0.0/16, ,fd12::/16,") == (
+        ipaddress.ip_network("10.20.0.0/16"),
+        ipaddress.ip_network("fd12::/16"),
+    )
+    assert addresses.parse_networks("") == ()
 
 
 async def test_a_name_with_any_private_record_is_refused(guard: Guard):
     guard.dns["mixed.example"] = ["93.184.216.34", "10.0.0.1"]
     with pytest.raises(UnsafeURL, match="10.0.0.1 is private"):
         await addresses.check_url("https://mixed.example/users/alice")
+    with pytest.raises(UnsafeURL, match="10.0.0.1 is private"):
+        await addresses.check_url("https://mixed.example/", allowed_networks=["10.20.0.0/16"])
+
+
+async def test_a_name_mixing_listed_and_unlisted_records_is_refused_at_connect(
+    server: Server, guard: Guard
+):
+    guard.dns["mixed.example"] = ["127.0.0.1", "10.0.0.1"]
+    guard.dns["mixed6.example"] = ["2606:2800:220:1::1", "::ffff:127.0.0.1", "fd00::1"]
+    async with Fetcher(BASE_URL, allowed_networks=LOOPBACK_ONLY) as client:
+        with pytest.raises(FetchError, match="10.0.0.1 is private") as caught:
+            await client.get_json(f"http://mixed.example:{server.port}/actor")
+        with pytest.raises(FetchError, match="fd00::1 is unique-local"):
+            await client.get_json(f"http://mixed6.example:{server.port}/actor")
+    assert caught.value.permanent
+    assert guard.connects == []
 
 
 def test_host_names_are_compared_in_idna_form():
@@ -415,7 +539,7 @@ def test_host_names_are_compared_in_idna_form():
 # --- loopback and the allowances ---------------------------------------------------------
 
 
-async def test_loopback_is_refused_without_allow_private(server: Server, guard: Guard):
+async def test_loopback_is_refused_unless_listed(server: Server, guard: Guard):
     async with Fetcher(BASE_URL) as client:
         with pytest.raises(FetchError, match="127.0.0.1 is loopback") as caught:
             await client.get_json(server.url("/actor"))
@@ -423,9 +547,40 @@ async def test_loopback_is_refused_without_allow_private(server: Server, guard: 
     assert guard.connects == []
 
 
-async def test_loopback_is_allowed_with_allow_private(server: Server):
-    async with Fetcher(BASE_URL, allow_private=True) as client:
-        assert await client.get_json(server.url("/actor")) == ACTOR
+async def test_only_the_listed_loopback_address_is_reachable(server: Server, guard: Guard):
+    """127.0.0.2/32 listed: the server there answers, the same app on 127.0.0.1 and any
+    server on 127.0.0.3 stay out of reach, refused before a connection is tried."""
+    async with Fetcher(BASE_URL, allowed_networks=["127.0.0.2/32"]) as client:
+        assert await client.get_json(f"http://127.0.0.2:{server.second_port}/actor") == ACTOR
+        for address, port in (("127.0.0.3", server.second_port), ("127.0.0.1", server.port)):
+            with pytest.raises(FetchError, match=f"{address} is loopback") as caught:
+                await client.get_json(f"http://{address}:{port}/actor")
+            assert caught.value.permanent
+        guard.dns["second.example"] = ["127.0.0.2"]
+        guard.dns["third.example"] = ["127.0.0.3"]
+        url = f"http://second.example:{server.second_port}/actor"
+        assert await client.get_json(url) == ACTOR
+        with pytest.raises(FetchError, match="127.0.0.3 is loopback"):
+            await client.get_json(f"http://third.example:{server.second_port}/actor")
+    assert guard.connects == ["127.0.0.2", "127.0.0.2"]
+
+
+async def test_a_redirect_from_a_listed_host_to_an_unlisted_one_is_refused(
+    server: Server, guard: Guard
+):
+    guard.dns["third.example"] = ["127.0.0.3"]
+    async with Fetcher(BASE_URL, allowed_networks=["127.0.0.2/32"]) as client:
+        for target in (
+            f"http://127.0.0.3:{server.second_port}/actor",
+            f"http://third.example:{server.second_port}/actor",
+            f"http://127.0.0.1:{server.port}/actor",
+            "http://169.254.169.254/latest/meta-data/",
+        ):
+            start = f"http://127.0.0.2:{server.second_port}/redirect-to?url={quote(target)}"
+            with pytest.raises(FetchError, match="refused") as caught:
+                await client.get_json(start)
+            assert caught.value.permanent
+    assert set(guard.connects) == {"127.0.0.2"}
 
 
 async def test_the_connection_goes_to_the_checked_address(server: Server, guard: Guard):
@@ -464,7 +619,8 @@ async def test_a_good_activity_is_returned_as_a_dict(server: Server, fetcher: Fe
         "application/activity+json; charset=utf-8",
         'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
         'Application/LD+JSON; charset=utf-8; profile="https://www.w3.org/ns/activitystreams"',
-        "application/json",
+        'application/ld+json;profile="https://www.w3.org/ns/activitystreams https://x.example"',
+        'application/ld+json; PROFILE="https://www.w3.org/ns/activitystreams"',
     ],
 )
 async def test_activity_content_types_are_accepted(
@@ -476,9 +632,15 @@ async def test_activity_content_types_are_accepted(
 @pytest.mark.parametrize(
     "content_type",
     [
+        "application/json",  # an uploaded .json file is served so: never an actor (CVE-2024-23832)
+        "application/json; charset=utf-8",
         "application/ld+json",
+        "application/ld+json; charset=utf-8",
         'application/ld+json; profile="https://example.org/other"',
+        'application/ld+json; profile="https://www.w3.org/ns/activitystreams-other"',
+        'application/json; profile="https://www.w3.org/ns/activitystreams"',
         "text/plain",
+        "text/html; charset=utf-8",
         "application/jrd+json",
         "application/octet-stream",
     ],
@@ -503,6 +665,27 @@ async def test_jrd_is_fetched_when_asked_for(server: Server, fetcher: Fetcher):
     assert document["subject"] == "acct:alice@remote.example"
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/jrd+json", "application/jrd+json; charset=UTF-8", "application/json"],
+)
+async def test_jrd_content_types_are_accepted_for_webfinger(
+    content_type: str, server: Server, fetcher: Fetcher
+):
+    url = server.url("/typed?type=" + quote(content_type))
+    assert await fetcher.get_json(url, expect=JRD) == ACTOR
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/html", "application/xrd+xml", "text/plain", "application/activity+json"]
+)
+async def test_other_content_types_are_refused_for_webfinger(
+    content_type: str, server: Server, fetcher: Fetcher
+):
+    with pytest.raises(FetchError, match="unexpected content type"):
+        await fetcher.get_json(server.url("/typed?type=" + quote(content_type)), expect=JRD)
+
+
 @pytest.mark.parametrize("chunked", [False, True])
 async def test_the_size_limit_is_exact(chunked: bool, server: Server):
     query = "?chunked=1" if chunked else ""
@@ -521,6 +704,29 @@ async def test_an_endless_chunked_body_is_cut_off_while_streaming(server: Server
     """The body never ends: reading it all before checking would time out instead."""
     with pytest.raises(FetchError, match="larger than 1048576 bytes"):
         await fetcher.get_json(server.url("/endless"))
+
+
+async def test_five_mebibytes_are_refused_without_holding_them(server: Server, fetcher: Fetcher):
+    """Chunked, so no Content-Length betrays the size: the reader must stop at the cap.
+    Memory traced in this process (client and server) stays far below the body's size."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(FetchError, match="larger than 1048576 bytes"):
+            await fetcher.get_json(server.url("/big-stream"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 << 20, f"peak {peak / 2**20:.1f} MiB while refusing a 5 MiB body"
+
+
+async def test_a_body_that_drips_in_hits_the_total_timeout(server: Server):
+    """No single read waits long, so only a deadline for the whole fetch stops it."""
+    async with Fetcher(BASE_URL, allowed_networks=LOOPBACK_ONLY, total_timeout=0.5) as client:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="timed out") as caught:
+            await client.get_json(server.url("/drip"))
+    assert time.monotonic() - started < 2
+    assert not caught.value.permanent
 
 
 async def test_the_limit_counts_decompressed_bytes(server: Server, fetcher: Fetcher):

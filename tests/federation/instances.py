@@ -3,8 +3,8 @@ under its own host name on its own loopback address, serving HTTPS on port 443.
 
 Host names come from /etc/hosts (lines added when missing), so our servers, Node and the
 test's own client all resolve them the ordinary way. Each instance has its own data folder
-(SQLite), trusts the test CA through ``FI_EXTRA_CA_FILE`` and may reach loopback addresses
-(``FI_FEDERATION_ALLOW_PRIVATE``). Processes are stopped by their PID only.
+(SQLite), trusts the test CA through ``FI_EXTRA_CA_FILE`` and may reach the loopback network
+(``FI_FEDERATION_PRIVATE_NETWORKS=127.0.0.0/8``). Processes are stopped by their PID only.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class Instance:
             FI_BIND_HOST=self.address,
             FI_PORT="443",
             FI_INSTANCE_NAME=self.host,
-            FI_FEDERATION_ALLOW_PRIVATE="true",
+            FI_FEDERATION_PRIVATE_NETWORKS="127.0.0.0/8",
             FI_EXTRA_CA_FILE=str(self.ca.cafile),
             FI_TRUSTED_PROXIES=PROXY_ADDRESS,
             PYTHONUNBUFFERED="1",
