@@ -69,6 +69,7 @@ MAX_MEDIA_TYPE = 32
 MAX_REMOTE_URL = 1024
 MAX_ALT = 1000
 MAX_TAGS = 30
+GONE = (404, 410)  # what a post's origin answers once it is deleted
 
 
 class NotTaken(Exception):
@@ -90,6 +91,16 @@ async def fetch(uri: str) -> tuple[RemoteObject, Actor]:
     the same server: a server speaks only for itself, so what it serves is as trustworthy
     as what its actors sign.
     """
+    found = await fetch_current(uri)
+    if found is None:
+        raise NotTaken("fetching the post failed: it is gone")
+    return found
+
+
+async def fetch_current(uri: str) -> tuple[RemoteObject, Actor] | None:
+    """What a post's origin says of it now: the post and its author (checked as :func:`fetch`
+    checks them), or None when it is gone (404, 410, or a Tombstone). An Update or Delete
+    that names its post by id only is applied from this, as Mastodon does."""
     if not is_http_uri(uri) or is_local_uri(uri):
         raise NotTaken("not a remote post id")
     if not await federation_policy.allows_url(uri):
@@ -97,10 +108,14 @@ async def fetch(uri: str) -> tuple[RemoteObject, Actor]:
     try:
         fetched = await remote_client.signed_fetch(urldefrag(uri).url)
     except FetchError as exc:
+        if exc.status in GONE:
+            return None
         final = exc.permanent or (exc.status is not None and _final_status(exc.status))
         raise NotTaken(f"fetching the post failed: {exc}", transient=not final) from None
     if fetched.document.get("id") != fetched.url:
         raise NotTaken("the post's id is not the URL it was served from")
+    if fetched.document.get("type") == "Tombstone":
+        return None
     try:
         post = parse_object(fetched.document)
     except VocabularyError as exc:

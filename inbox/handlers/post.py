@@ -50,6 +50,14 @@ async def _local_group(inbound: Inbound, post: RemoteObject, local: list[Actor])
 async def handle_update(inbound: Inbound) -> None:
     ref, sender = inbound.activity.object, inbound.sender
     post = ref.post if ref is not None else None
+    if post is None and ref is not None and ref.id is not None and _by_id_only(ref):
+        # activitypub.bot names the edited post by its id: what its origin serves now is
+        # the edit (Mastodon reads such an Update the same way).
+        with taken():
+            found = await remote_posts.fetch_current(ref.id)
+        if found is None:
+            raise Ignored("an update of a post that is gone at its origin")
+        post = found[0]
     if post is None:
         raise Ignored("not an update of a post we can read")
     if post.attributed_to != sender.uri or not same_origin(post.id, sender.uri):
@@ -68,6 +76,16 @@ async def handle_delete(inbound: Inbound) -> None:
     with taken():
         stored = await remote_posts.delete(ref.id, inbound.sender)
     await group_handlers.announce_change(inbound, stored)
+
+
+def _by_id_only(ref: ObjectRef) -> bool:
+    """An object named by its id, with nothing else that could be read as a post (a bare
+    URI, or an object of only ``id`` and ``type``, as JSON-LD compaction may leave it)."""
+    if ref.embedded is None:
+        return True
+    if ref.type not in (None, *NOTE_TYPES):
+        return False
+    return set(ref.embedded) <= {"id", "type", "@context"}
 
 
 async def authored_post(ref: ObjectRef | None, sender: Actor) -> RemoteObject:
