@@ -172,6 +172,21 @@ async def take_post(group: Group, post: RemoteObject, author: Actor) -> Post:
     return stored
 
 
+async def attach_post(group: Group, stored: Post, author: Actor) -> bool:
+    """A member's post that reached us directly before its group elsewhere announced it was
+    stored outside the group; the group's Announce (the caller verified it) puts it in.
+    True when the post is (now) in ``group``; a post in another group, or not the
+    author's, stays where it is."""
+    if stored.group_id == group.id:
+        return True
+    if stored.group_id is not None or stored.author_id != author.id:
+        return False
+    visibility = Visibility.MEMBERS if group.members_only else Visibility.PUBLIC
+    await Post.filter(id=stored.id, group_id=None).update(group_id=group.id, visibility=visibility)
+    stored.group_id, stored.visibility = group.id, visibility
+    return True
+
+
 async def server_has_member(group: Group, signer: Actor | None) -> bool:
     """Whether the signer of a request is, or shares a server with, a member of the group."""
     if signer is None:
@@ -302,8 +317,11 @@ def group_of_post(post: RemoteObject, activity_audience: Iterable[str] = ()) -> 
 def received_by(group: Group, post: RemoteObject) -> bool:
     """Whether a post was addressed to a group: what the group announces must be its own."""
     addresses = set(group_of_post(post))
-    followers = group.actor.followers_url
-    return group.actor.uri in addresses or bool(followers and followers in addresses)
+    actor = group.actor
+    named = {actor.uri, actor.followers_url}
+    if actor.profile_url and same_server(actor.profile_url, actor.uri):
+        named.add(actor.profile_url)  # activitypub.bot mentions a group by its profile page
+    return bool(addresses & (named - {""}))
 
 
 async def find(text: str) -> Group:

@@ -184,7 +184,9 @@ async def _store(group: Group, post: RemoteObject, author: Actor) -> None:
     with taken():
         remote_groups.check_addressing(group, post)
         stored = await remote_posts.store(post, author, group=group)
-    if stored is None or stored.group_id != group.id:
+    # The post may have reached us directly first (we follow its author): then the group's
+    # Announce puts it in the group, whichever came first.
+    if stored is None or not await remote_groups.attach_post(group, stored, author):
         raise Ignored("a post with this id is stored already, outside this group")
 
 
