@@ -37,6 +37,7 @@ from inbox.handlers import (
     accept,
     announce,
     block,
+    collection,
     flag,
     follow,
     like,
@@ -74,6 +75,8 @@ HANDLERS: dict[str, Handler] = {
     "Create/ActorStatus": status.handle_create,
     "Remove/ActorStatus": status.handle_clear,
     "Delete/ActorStatus": status.handle_clear,
+    "Add": collection.handle_own_collection,
+    "Remove": collection.handle_own_collection,
 }
 
 BATCH = 100
