@@ -6,11 +6,11 @@ HTTPS with the test CA. See ``apbot/peer.mjs`` for its two bots and the control 
 Its ways are real-world input: RFC 9421 signatures first with key ids that are paths
 (``.../publickey``), draft-cavage after a 4xx; ``"to": "as:Public"``; an ``Add`` to its own
 followers or following collection around each Accept; JSON-LD contexts nobody can fetch
-offline; an ``Update`` and ``Delete`` whose object is a bare id after compaction; a group
-bot that announces only what mentions it.
+offline; an ``Update`` whose object is the note's bare id; a group bot that announces
+only what mentions it by its actor id (its own mentions point at profile pages).
 
 Install once with ``npm ci --prefix tests/federation/apbot`` (``make test`` does it; the
-``sqlite3`` module builds from source, about a minute).
+``sqlite3`` module builds from source, about a minute). The file runs in about 75 s.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@
 //   GET  /received                     what the bots' inboxes got: [{bot, type, id, actor,
 //                                      object, objectType, content}]
 //   POST /follow?bot=&handle=          the bot follows that actor (WebFinger, then Follow)
-//   POST /post?bot=&content=[&cc=]     a public Note to its followers (plus cc, comma list)
+//   POST /post?bot=&content=[&to=][&cc=]  a public Note to its followers (plus to/cc lists)
 //   POST /reply?bot=&object=&content=  a reply to that object
 //   POST /like?bot=&object=, /announce?bot=&object=
 //   POST /update?bot=&note=&content=, /delete?bot=&note=   its own Note
