@@ -15,6 +15,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
 FEDIFY := tests/federation/fedify
+APBOT := tests/federation/apbot
 
 # Tools in the venv (ruff, hadolint, pytest) come first, also for what the tests start.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -25,9 +26,11 @@ run: $(VENV)/.installed
 	$(BIN)/fediverse-intranet migrate
 	$(BIN)/fediverse-intranet serve
 
-# The federation tests (real instances on their own SQLite files, and a Fedify peer) run in
+# The federation tests (real instances on their own SQLite files, Fedify and activitypub.bot
+# peers) run in
 # the SQLite pass only: the database under test does not change for them in the second pass.
-test: lint node_modules/axe-core/axe.min.js $(FEDIFY)/node_modules/.installed
+test: lint node_modules/axe-core/axe.min.js $(FEDIFY)/node_modules/.installed \
+		$(APBOT)/node_modules/.installed
 	env -u FI_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
 	scripts/with-postgres.sh $(BIN)/pytest -m "not browser" --ignore=tests/federation $(PYTEST_ARGS)
 
@@ -41,7 +44,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) node_modules $(FEDIFY)/node_modules .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) node_modules $(FEDIFY)/node_modules $(APBOT)/node_modules .pytest_cache .ruff_cache build dist *.egg-info
 	find . -path ./data -prune -o -path ./.git -prune -o \
 		-name __pycache__ -type d -prune -exec rm -rf {} +
 
@@ -78,6 +81,21 @@ $(FEDIFY)/node_modules/.installed: $(FEDIFY)/package.json $(FEDIFY)/package-lock
 		npm ci --no-audit --no-fund --prefix $(FEDIFY) && touch $@; \
 	else \
 		echo "npm not found: not installing Fedify (apt-get install nodejs npm)"; \
+	fi
+
+# activitypub.bot (a second independent ActivityPub server from npm, on the same Node 22) for
+# the second interoperability test. Its sqlite3 module has no prebuilt binary reachable here
+# and builds from source with node-gyp (python3, make, g++; about a minute on two cores),
+# against the Node headers in /usr/include/node when the machine has them. Without npm the
+# test skips itself (or fails, when CI=true). Reinstalled when the lock file changes.
+$(APBOT)/node_modules/.installed: $(APBOT)/package.json $(APBOT)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		nodedir=""; \
+		if [ -f /usr/include/node/node_api.h ]; then nodedir="--nodedir=/usr"; fi; \
+		echo "npm ci --no-audit --no-fund --prefix $(APBOT) $$nodedir"; \
+		npm ci --no-audit --no-fund --prefix $(APBOT) $$nodedir && touch $@; \
+	else \
+		echo "npm not found: not installing activitypub.bot (apt-get install nodejs npm)"; \
 	fi
 
 # Extract every translatable string (templates, and the English msgids of domain errors) and
