@@ -79,6 +79,24 @@ async def test_a_delete_with_a_tombstone_as_activitypub_bot_sends_it_deletes(cli
     assert (await Post.get(uri=body["id"])).deleted_at is not None
 
 
+async def test_a_delete_passed_on_by_another_server_counts_when_the_post_is_gone(
+    client, alice, remote
+):
+    carol, relay = remote.add("carol"), remote.add("relay")
+    live, gone = note(carol, 1, cc=[ALICE]), note(carol, 2, cc=[ALICE])
+    for body in (live, gone):
+        await send(client, carol, activity("Create", carol, body))
+    remote.objects[path_of(carol, live["id"])] = live  # gone["id"] answers 404 now
+
+    kept = await send(client, relay, activity("Delete", relay, live["id"]))
+    deleted = await send(client, relay, activity("Delete", relay, gone["id"]))
+
+    assert kept.error == "ignored: only the author may delete a post"
+    assert deleted.error == ""
+    assert (await Post.get(uri=live["id"])).deleted_at is None
+    assert (await Post.get(uri=gone["id"])).deleted_at is not None
+
+
 # --- as:Public and Add ------------------------------------------------------------------------
 
 

@@ -417,6 +417,7 @@ async def test_a_delete_of_someone_elses_post_changes_nothing(client, alice, rem
     carol, mallory = remote.add("carol"), remote.add("mallory")
     body = note(carol, cc=[ALICE])
     await send(client, carol, activity("Create", carol, body))
+    remote.objects["/users/carol/statuses/1"] = body  # still there at its origin
     ours = await posts.create_post(alice.actor, posts.Draft("Van ons"))
     before = await snapshot()
     first = await send(client, mallory, activity("Delete", mallory, body["id"]))

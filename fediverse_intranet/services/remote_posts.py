@@ -235,6 +235,20 @@ async def delete(uri: str, author: Actor) -> Post:
     return stored
 
 
+async def delete_if_gone(uri: str) -> Post | None:
+    """Delete a stored remote post when its origin says it is gone (404, 410 or a Tombstone),
+    whoever told us: a Delete passed on by someone other than the author is believed only
+    so. None when no such post is here or its origin still serves it."""
+    stored = await Post.filter(uri=uri, deleted_at=None).select_related("author").first()
+    if stored is None or stored.author.is_local:
+        return None
+    if await fetch_current(uri) is not None:
+        return None
+    async with in_transaction():
+        await posts.erase(stored)
+    return stored
+
+
 # Internals
 
 

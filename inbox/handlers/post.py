@@ -4,8 +4,10 @@ Origin rules, as Mastodon keeps them: an embedded post is believed only when it 
 attributed to the sender (whose signature we checked) and its id is on the sender's server.
 A post the sender embeds but did not write, or names by id only, is fetched from its own
 origin and must then be the sender's too. Updates and Deletes change only the sender's own
-posts (``services.remote_posts`` checks the stored author); anything else is ignored with
-its reason kept, and changes nothing.
+posts (``services.remote_posts`` checks the stored author); an Update naming its post by id
+only is applied from what the origin serves now, and a Delete passed on by someone else
+counts only when the origin says the post is gone (404, 410, Tombstone). Anything else is
+ignored with its reason kept, and changes nothing.
 
 A post sent to a group of ours, and the edits and deletions of posts in one, go through
 ``inbox.handlers.group``: the group's rules, then the group's Announce to its members.
@@ -17,6 +19,7 @@ from activitypub.objects import NOTE_TYPES, RemoteObject
 from activitypub.vocabulary import same_origin
 from fediverse_intranet.models import Actor, Group
 from fediverse_intranet.services import remote_groups, remote_posts
+from fediverse_intranet.services.remote_posts import NotTaken
 from inbox.handlers import Ignored, Inbound, ObjectRef, taken
 from inbox.handlers import group as group_handlers
 
@@ -74,7 +77,15 @@ async def handle_delete(inbound: Inbound) -> None:
     if await group_handlers.moderator_delete(inbound, ref.id):
         return
     with taken():
-        stored = await remote_posts.delete(ref.id, inbound.sender)
+        try:
+            stored = await remote_posts.delete(ref.id, inbound.sender)
+        except NotTaken as refused:
+            # Not the author's own word (a Delete passed on by another server): believed
+            # when the post's origin, asked with a signed GET, says it is gone.
+            gone = await remote_posts.delete_if_gone(ref.id)
+            if gone is None:
+                raise refused from None
+            stored = gone
     await group_handlers.announce_change(inbound, stored)
 
 
