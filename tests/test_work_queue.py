@@ -44,13 +44,13 @@ from inbox.verify import InboxRefusal
 from outbox import claims, policy
 from outbox import routes as outbox_routes
 from outbox.deliver import Deliverer, Outcome, Result
-from tests.conftest import BASE_URL, ROOT
+from tests.conftest import BASE_URL, LOOPBACK, ROOT
 
 
 @pytest.fixture
 def settings(settings):
     """Loopback peers are allowed: the answering server below is one."""
-    return dataclasses.replace(settings, federation_allow_private=True)
+    return dataclasses.replace(settings, federation_private_networks=LOOPBACK)
 
 
 class Clock:
