@@ -43,6 +43,7 @@ from yarl import URL
 
 from . import addresses
 from .addresses import UnsafeURL
+from .errors import FederationError, worth_retrying
 
 AS_PROFILE = "https://www.w3.org/ns/activitystreams"
 ACCEPT_ACTIVITY = f'application/activity+json, application/ld+json; profile="{AS_PROFILE}"'
@@ -55,18 +56,25 @@ Sign = Callable[
 ]
 
 
-class FetchError(Exception):
+class FetchError(FederationError):
     """A remote request failed; ``reason`` says why, ``status`` is the HTTP status if any.
 
-    ``permanent`` is true when repeating the same request cannot help (the URL is refused by
-    the address guard or malformed), so a delivery queue can give up at once.
+    ``retry`` follows the one rule (``activitypub.errors``): a received status decides by
+    ``worth_retrying``; a network problem (timeout, reset, DNS) is worth retrying; a URL that
+    the address guard refuses or that is malformed (``permanent``) never is.
     """
 
     def __init__(self, reason: str, status: int | None = None, *, permanent: bool = False):
-        super().__init__(reason if status is None else f"{reason} (HTTP {status})")
-        self.reason = reason
-        self.status = status
-        self.permanent = permanent
+        retry = not permanent and (status is None or worth_retrying(status))
+        super().__init__(reason, status, retry=retry)
+
+    def __str__(self) -> str:
+        return self.reason if self.status is None else f"{self.reason} (HTTP {self.status})"
+
+    @property
+    def permanent(self) -> bool:
+        """Repeating the same request cannot help (the opposite of ``retry``)."""
+        return not self.retry
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from http_message_signatures import (
 )
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 
+from .errors import FederationError
 from .keys import PrivateKey, PublicKey, load_private_key
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -72,12 +73,12 @@ _CAVAGE_PARAM = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([0-9]+))\s*(?:,|
 _RFC9421_PARAMS = {"alg", "created", "expires", "keyid", "nonce", "tag"}
 
 
-class SignatureError(Exception):
-    """A refused signature; ``reason`` says why in a few words a peer can read."""
+class SignatureError(FederationError):
+    """A refused signature; ``reason`` says why in a few words a peer can read (answered
+    401: signed again, with a key the receiver can fetch, it may pass)."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        super().__init__(reason, 401, retry=False)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,14 @@ class RateLimited(DomainError):
     status = 429
 
 
+class Unreachable(DomainError):
+    """Another server did not answer usefully, shown to a person as a form error: the face
+    of a ``FederationError`` whose ``retry`` is true. Trying again later may help."""
+
+    status = 400
+    retry = True
+
+
 def N_(message: str) -> str:
     """Marks an English msgid for extraction (``make messages``) where it is not said at once."""
     return message

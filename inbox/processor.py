@@ -1,14 +1,11 @@
 """The inbound queue: claim stored activities, run their handler, record the outcome.
 
-Claims are leases, as for deliveries (``outbox/claims.py``): one statement picks pending rows
-and leases them, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and ``UPDATE ... WHERE id IN
-(SELECT ... LIMIT n) RETURNING id`` on SQLite, so several workers share the queue and a
-crashed worker's items are taken again when the lease runs out. Processing is therefore at
-least once, and handlers are written to be repeatable.
-
-InboxItem has no lease column, so while an item is pending ``processed_at`` holds the time
-before which nobody may take it: the end of a lease, or of a retry back-off. Once the item
-is done or failed it holds when that happened.
+The queue mechanism is the one deliveries use (``services.work_queue``): a claim leases
+items (``claimed_until``) and counts the attempt, so several workers share the queue and a
+crashed worker's items are taken again when the lease runs out; a failure worth retrying
+sets ``next_attempt_at`` by the back-off schedule. Processing is therefore at least once,
+and handlers are written to be repeatable. ``processed_at`` says when an item was done or
+failed.
 
 Outcomes: done (handled, or deliberately ignored: ``error`` then starts with "ignored:"),
 pending again after a transient error (an unreachable server), or failed for good (invalid,
@@ -23,11 +20,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from tortoise import connections
-
 from fediverse_intranet.models import Actor, InboxItem, WorkState
-from fediverse_intranet.services import clock, federation_policy, remote_actors, sql
+from fediverse_intranet.services import clock, federation_policy, remote_actors
 from fediverse_intranet.services.remote_actors import RemoteActorError
+from fediverse_intranet.services.work_queue import DEFAULT_LEASE, WorkQueue
 from inbox.handlers import (
     Activity,
     ActivityError,
@@ -80,7 +76,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 BATCH = 100
-LEASE = timedelta(minutes=5)
+LEASE = DEFAULT_LEASE
 POLL_INTERVAL = 1.0  # seconds between looks at an empty queue
 # Delay after the n-th failed attempt (BACKOFF[n - 1]); after the last one the item fails.
 BACKOFF: tuple[timedelta, ...] = (
@@ -92,23 +88,15 @@ BACKOFF: tuple[timedelta, ...] = (
 MAX_ATTEMPTS = len(BACKOFF) + 1
 MAX_ERROR = 1000
 
-_READY = """
-    SELECT id FROM inbox_item
-    WHERE state = :pending AND (processed_at IS NULL OR processed_at <= :now)
-    ORDER BY id
-    LIMIT :n
-"""
-_POSTGRES = f"""
-    WITH picked AS ({_READY} FOR UPDATE SKIP LOCKED)
-    UPDATE inbox_item SET attempts = inbox_item.attempts + 1, processed_at = :until
-    FROM picked WHERE inbox_item.id = picked.id
-    RETURNING inbox_item.id AS id
-"""  # noqa: S608 (constant fragments; every value is a bound parameter)
-_SQLITE = f"""
-    UPDATE inbox_item SET attempts = attempts + 1, processed_at = :until
-    WHERE id IN ({_READY})
-    RETURNING id
-"""  # noqa: S608 (constant fragments; every value is a bound parameter)
+# Oldest first; an item that arrived has no next_attempt_at until a failure sets one.
+QUEUE = WorkQueue(
+    table="inbox_item",
+    columns=("id",),
+    backoff=BACKOFF,
+    lease=LEASE,
+    due="t.next_attempt_at IS NULL OR t.next_attempt_at <= :now",
+    order="t.id",
+)
 
 
 async def run(stop: asyncio.Event, interval: float = POLL_INTERVAL) -> None:
@@ -133,6 +121,14 @@ async def process_pending_once(limit: int = BATCH) -> int:
     recorded together at the end (a crash before that means handling them again, which
     handlers allow)."""
     items = await claim(limit)
+    try:
+        return await _process_all(items)
+    except asyncio.CancelledError:  # stopped mid-round: what is not recorded goes back
+        await asyncio.shield(release(items))
+        raise
+
+
+async def _process_all(items: list[InboxItem]) -> int:
     by_sender: dict[str, list[InboxItem]] = {}
     for item in items:
         by_sender.setdefault(item.actor_uri, []).append(item)
@@ -150,31 +146,29 @@ async def process_pending_once(limit: int = BATCH) -> int:
     for (note, attempts), ids in done.items():
         # ``attempts`` guards against a worker whose lease ran out and whose item was taken
         # again meanwhile.
-        await InboxItem.filter(id__in=ids, attempts=attempts).update(
-            state=WorkState.DONE, error=note, processed_at=finished
+        await QUEUE.settle(
+            ids, attempts, state=WorkState.DONE.value, error=note, processed_at=finished
         )
     return len(items)
 
 
-async def claim(limit: int, *, now: datetime | None = None) -> list[InboxItem]:
+async def claim(
+    limit: int, *, lease: timedelta | None = None, now: datetime | None = None
+) -> list[InboxItem]:
     """Lease up to ``limit`` ready items to this worker, oldest first."""
-    current = now or clock.now()
-    dialect = connections.get("default").capabilities.dialect
-    ids = await sql.ids(
-        _POSTGRES if dialect == "postgres" else _SQLITE,
-        pending=WorkState.PENDING.value,
-        now=current,
-        until=current + LEASE,
-        n=limit,
-    )
+    ids = [row["id"] for row in await QUEUE.claim(limit, lease=lease, now=now)]
     return await InboxItem.filter(id__in=ids).order_by("id") if ids else []
+
+
+async def release(items: list[InboxItem]) -> int:
+    """Give claimed items back unprocessed (a worker stopping); their attempt is not used up.
+    Items already recorded are not pending and leased any more, so they stay as recorded."""
+    return await QUEUE.release(item.id for item in items)
 
 
 def retry_at(attempts: int, now: datetime) -> datetime | None:
     """When to try again after ``attempts`` failed attempts, or None to give up."""
-    if attempts > len(BACKOFF):
-        return None
-    return now + BACKOFF[max(attempts, 1) - 1]
+    return QUEUE.retry_at(max(attempts, 1), now)
 
 
 async def _process(item: InboxItem, senders: dict[str, Actor]) -> str | None:
@@ -208,7 +202,7 @@ async def _handle(item: InboxItem, senders: dict[str, Actor]) -> str:
         try:
             sender = await remote_actors.resolve_actor(activity.actor)
         except RemoteActorError as exc:
-            raise HandlerError(exc.reason, retry=exc.transient) from None
+            raise HandlerError(exc.reason, retry=exc.retry) from None
         senders[activity.actor] = sender
     recipient = None
     if item.recipient_id is not None:
@@ -244,12 +238,14 @@ async def _failed(item: InboxItem, reason: str, *, retry: bool) -> None:
         log.info("inbox item %s failed: %s", item.id, reason)
         await _finish(item, WorkState.FAILED, reason)
         return
-    await InboxItem.filter(id=item.id, attempts=item.attempts).update(
-        error=reason[:MAX_ERROR], processed_at=when
-    )
+    await QUEUE.settle([item.id], item.attempts, error=reason[:MAX_ERROR], next_attempt_at=when)
 
 
 async def _finish(item: InboxItem, state: WorkState, note: str) -> None:
-    await InboxItem.filter(id=item.id, attempts=item.attempts).update(
-        state=state, error=note[:MAX_ERROR], processed_at=clock.now()
+    await QUEUE.settle(
+        [item.id],
+        item.attempts,
+        state=state.value,
+        error=note[:MAX_ERROR],
+        processed_at=clock.now(),
     )

@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from activitypub import errors
+from activitypub.errors import FederationError
 from fediverse_intranet.models import Actor, Group, GroupAccess, InboxItem, Membership, WorkState
 from fediverse_intranet.services import clock, sql
 from inbox import verify
@@ -55,18 +57,17 @@ async def _receive(request: Request, recipient: Actor | None, *, secret: bool = 
             ).exists()
         ):
             raise InboxRefusal(404, "no such person here")
-    except InboxRefusal as refusal:
+    except FederationError as refusal:
         return _refused(request, refusal)
     try:
         await _inbox.add(_row(received, recipient))
     except Exception:  # the database refused or went away: nothing stored, so not accepted
         log.exception("inbox could not store %s", received.activity.id)
-        return JSONResponse(
-            {"error": "could not store the activity now; try again later"},
-            status_code=503,
-            headers={"Retry-After": "60"},
-        )
+        return _refused(request, NOT_STORED)
     return Response(status_code=202)
+
+
+NOT_STORED = InboxRefusal(503, "could not store the activity now; try again later", retry=True)
 
 
 _COLUMNS = (
@@ -108,12 +109,12 @@ async def _insert(rows: list[Row]) -> None:
 _inbox: GroupCommit[Row] = GroupCommit(_insert)
 
 
-def _refused(request: Request, refusal: InboxRefusal) -> Response:
+def _refused(request: Request, refusal: FederationError) -> Response:
+    """The inbox's one mapping of a federation error to its answer (``errors.answer``)."""
+    status, body, headers = errors.answer(refusal)
     peer = request.client.host if request.client else "?"
-    log.info(
-        "inbox %s refused %s from %s: %s", request.url.path, refusal.status, peer, refusal.reason
-    )
-    return JSONResponse({"error": refusal.reason}, status_code=refusal.status)
+    log.info("inbox %s refused %s from %s: %s", request.url.path, status, peer, refusal.reason)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 # The inbox URLs: the shared one, and a person's or group's (the same handle space).

@@ -2,8 +2,9 @@
 
 Content type and size, then JSON, then the federation policy, then the HTTP signature, then
 origin: the signer must be the activity's actor and the activity's id must be on the actor's
-server. Each refusal is an :class:`InboxRefusal` carrying the status and a short reason for
-the peer; none of them writes to the database (resolving a signer's key stores or refreshes
+server. Each refusal is a ``FederationError`` (an :class:`InboxRefusal`, or the parser's
+or the signature check's own) carrying the status to answer and a short reason for the
+peer; none of them writes to the database (resolving a signer's key stores or refreshes
 that actor's row, which is a cache, not an effect of the activity).
 
 The policy comes before the signature, although a signature is "verification", so that a
@@ -17,10 +18,11 @@ from email.message import Message
 
 from starlette.requests import ClientDisconnect, Request
 
+from activitypub.errors import FederationError
 from fediverse_intranet.models import Actor
 from fediverse_intranet.services import federation_policy, signed_requests
 from fediverse_intranet.services.remote_actors import same_server
-from inbox.handlers import Activity, ActivityError, read_activity
+from inbox.handlers import Activity, read_activity
 
 MAX_BODY = 256 * 1024  # Mastodon's own posts are a few KB; 256 KiB leaves room for long articles
 MEDIA_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})
@@ -31,13 +33,12 @@ FOREIGN_ID = "activity id not on the actor's host"
 UNKNOWN_ACTOR = "ignored: an actor unknown here deleting or updating itself"
 
 
-class InboxRefusal(Exception):
-    """Why an inbox request is refused: an HTTP status and a short reason for the peer."""
+class InboxRefusal(FederationError):
+    """Why an inbox request is refused: the HTTP status to answer and a short reason for the
+    peer (``inbox.routes`` turns it into the answer)."""
 
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+    def __init__(self, status: int, reason: str, *, retry: bool = False) -> None:
+        super().__init__(reason, status, retry=retry)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Received:
 
 
 async def receive(request: Request) -> Received:
-    """Run every check on an inbox POST; raises :class:`InboxRefusal` at the first failure."""
+    """Run every check on an inbox POST; raises a ``FederationError`` at the first failure."""
     check_content_type(request.headers.get("content-type", ""))
     body = await read_body(request)
     activity, text = parse_body(body)
@@ -89,21 +90,17 @@ async def read_body(request: Request) -> bytes:
 
 
 def parse_body(body: bytes) -> tuple[Activity, str]:
-    """The activity, and the body as text (what is stored and processed later)."""
-    try:
-        return read_activity(body), body.decode("utf-8-sig")
-    except ActivityError as exc:
-        raise InboxRefusal(400, exc.reason) from None
+    """The activity, and the body as text (what is stored and processed later); raises
+    :class:`ActivityError` (a 400) when it is not one."""
+    return read_activity(body), body.decode("utf-8-sig")
 
 
 async def verify_signature(
     request: Request, body: bytes, policy: federation_policy.Policy
 ) -> Actor:
-    """The actor whose key signed the request (401 when there is no valid signature)."""
-    try:
-        return await signed_requests.signer_of(request.scope, body, policy)
-    except signed_requests.Unverified as exc:
-        raise InboxRefusal(exc.status, exc.reason) from None
+    """The actor whose key signed the request; raises ``signed_requests.Unverified`` (401,
+    or 403 for a blocked server's key) when there is no valid signature."""
+    return await signed_requests.signer_of(request.scope, body, policy)
 
 
 async def check_unknown_self(activity: Activity) -> None:

@@ -29,12 +29,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
-from tortoise.expressions import F
-
+from activitypub.errors import FederationError
 from activitypub.fetch import Fetcher, FetchError
 from activitypub.keys import PrivateKey, load_private_key
 from activitypub.signatures import sign_request
-from fediverse_intranet.models import Actor, Delivery, DeliveryHost, WorkState
+from fediverse_intranet.models import Actor, DeliveryHost, WorkState
 from fediverse_intranet.services import clock, keys, remote_client, sql
 from outbox import claims, policy
 from outbox.claims import Job
@@ -63,6 +62,12 @@ class Outcome:
     result: Result
     status: int | None = None
     error: str = ""
+
+    @classmethod
+    def of(cls, error: FederationError) -> Outcome:
+        """The one mapping of a federation error to a delivery outcome: retried or failed
+        as its ``retry`` says, with the status received and the reason kept."""
+        return cls(Result.RETRY if error.retry else Result.FAILED, error.status, str(error))
 
 
 # RSA signing releases the GIL (cryptography runs it in Rust/OpenSSL), so signatures made in
@@ -101,31 +106,28 @@ async def send(job: Job, signer: Signer, fetcher: Fetcher) -> Outcome:
             signed_by=signer,
         )
     except FetchError as exc:
-        return Outcome(Result.FAILED if exc.permanent else Result.RETRY, exc.status, str(exc))
+        return Outcome.of(exc)
     if policy.is_success(status):
         return Outcome(Result.DONE, status)
-    result = Result.FAILED if policy.is_permanent(status) else Result.RETRY
-    return Outcome(result, status, f"HTTP {status}: {answer}".strip())
+    return Outcome.of(FederationError(f"HTTP {status}: {answer}".strip(), status))
 
 
 async def record_failure(job: Job, outcome: Outcome, now: datetime) -> WorkState:
-    """Count a failed attempt: schedule the next one, or give up for good."""
-    attempts = job.attempts + 1
+    """Record a failed attempt (counted by the claim): schedule the next one, or give up."""
+    attempts = job.attempts
     error = outcome.error[:ERROR_CHARS]
     retry_at = policy.next_attempt(attempts, now) if outcome.result is Result.RETRY else None
     state = WorkState.PENDING if retry_at is not None else WorkState.FAILED
     if outcome.result is Result.RETRY and retry_at is None:
         error = f"gave up after {attempts} attempts; last: {error}"[:ERROR_CHARS]
     changes: dict[str, object] = {
-        "state": state,
-        "attempts": F("attempts") + 1,
-        "claimed_until": None,
+        "state": state.value,
         "last_status": outcome.status,
         "last_error": error,
     }
     if retry_at is not None:
         changes["next_attempt_at"] = retry_at
-    await Delivery.filter(id=job.id).update(**changes)
+    await claims.QUEUE.settle([job.id], job.attempts, **changes)
     return state
 
 
@@ -232,7 +234,7 @@ class Deliverer:
         self._jobs: dict[asyncio.Task[None], Job] = {}
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._signers: dict[int, Signer] = {}
-        self._delivered: list[tuple[int, int, str]] = []  # (id, status, host)
+        self._delivered: list[tuple[int, int, int, str]] = []  # (id, attempts, status, host)
         self._flusher: asyncio.Task[None] | None = None
 
     @property
@@ -291,21 +293,21 @@ class Deliverer:
         except Exception:  # still leased: they are sent again once the lease runs out
             log.exception("delivery: could not record %d deliveries", len(batch))
 
-    async def _write_delivered(self, batch: list[tuple[int, int, str]]) -> None:
+    async def _write_delivered(self, batch: list[tuple[int, int, int, str]]) -> None:
         current = clock.now()
-        by_status: dict[int, list[int]] = {}
-        for job_id, status, _ in batch:
-            by_status.setdefault(status, []).append(job_id)
-        for status, ids in by_status.items():
-            await Delivery.filter(id__in=ids).update(
-                state=WorkState.DONE,
-                attempts=F("attempts") + 1,
+        grouped: dict[tuple[int, int], list[int]] = {}
+        for job_id, attempts, status, _ in batch:
+            grouped.setdefault((attempts, status), []).append(job_id)
+        for (attempts, status), ids in grouped.items():
+            await claims.QUEUE.settle(
+                ids,
+                attempts,
+                state=WorkState.DONE.value,
                 delivered_at=current,
-                claimed_until=None,
                 last_status=status,
                 last_error="",
             )
-        await self.hosts.succeeded((host for _, _, host in batch), current)
+        await self.hosts.succeeded((host for *_, host in batch), current)
 
     async def _flush_loop(self) -> None:
         while True:
@@ -366,6 +368,8 @@ class Deliverer:
 
     def _refusal(self, job: Job) -> Outcome | None:
         """A job that must not be sent at all, and why."""
+        if job.attempts > policy.MAX_ATTEMPTS:  # a worker died on it each time
+            return Outcome(Result.FAILED, None, f"gave up after {job.attempts - 1} attempts")
         if policy.expired(job.created_at, clock.now()):
             return Outcome(Result.FAILED, None, "expired before it could be sent")
         if job.signer_id not in self._signers:
@@ -375,7 +379,7 @@ class Deliverer:
     async def _record(self, job: Job, outcome: Outcome) -> None:
         self.counts[outcome.result.value] += 1
         if outcome.result is Result.DONE:
-            self._delivered.append((job.id, outcome.status or 0, job.host))
+            self._delivered.append((job.id, job.attempts, outcome.status or 0, job.host))
         else:
             await _settle(self._record_failure(job, outcome))
 

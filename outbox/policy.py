@@ -3,12 +3,11 @@
 Pure functions of counts and times, so the numbers can be read and tested in one place. The
 choices follow Mastodon, the server most of our peers run or imitate (mastodon/mastodon):
 
-- Which answers are final: ``JsonLdHelper#response_error_unsalvageable?``
-  (app/helpers/json_ld_helper.rb, at f7a32a57): ``501``, or any 4xx except 401, 408 and 429.
+- Which answers are final: the one rule for every exchange, ``activitypub.errors``
+  (Mastodon's ``response_error_unsalvageable?``: 501, or any 4xx except 401, 408 and 429).
   ``ActivityPub::DeliveryWorker`` (app/workers/activitypub/delivery_worker.rb) stops on
   those and retries everything else: other 5xx, 3xx (redirects are not followed), timeouts
-  and network errors. 401 is retried because the receiver may not have fetched our new key
-  yet; 403 and 410 are not.
+  and network errors.
 - How long to retry: the same worker has ``retry: 16`` with
   ``sidekiq_retry_in { (count**4) + 15 + rand(0.5 * count**4) }``, about 50 h before
   jitter (sum of c^4 + 15 for c = 0..15 is 178,552 s) and about 62 h on average with it.
@@ -30,6 +29,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
+
+from activitypub import errors
+from fediverse_intranet.services import work_queue
 
 # Delay after the n-th failed attempt (BACKOFF[n - 1]); after the last one we give up.
 # Eight attempts in all, the last about 44.6 h after the first (36-54 h with jitter).
@@ -55,8 +57,6 @@ HOST_FAILURE_THRESHOLD = 10
 HOST_REST_FIRST = timedelta(minutes=1)
 HOST_REST_MAX = timedelta(hours=12)
 
-_TRANSIENT_4XX = frozenset({401, 408, 429})
-
 
 def next_attempt(
     attempts: int, now: datetime, *, jitter: Callable[[], float] = random.random
@@ -66,22 +66,11 @@ def next_attempt(
     ``jitter`` returns a number in [0, 1); 0.5 gives the nominal delay. It is a parameter
     so that tests can pin it.
     """
-    if attempts < 1:
-        return now
-    if attempts > len(BACKOFF):
-        return None
-    factor = 1 + JITTER * (2 * jitter() - 1)
-    return now + BACKOFF[attempts - 1] * factor
+    return work_queue.retry_at(BACKOFF, attempts, now, spread=JITTER, jitter=jitter)
 
 
-def is_success(status: int) -> bool:
-    return 200 <= status < 300
-
-
-def is_permanent(status: int) -> bool:
-    """True when the same request can never succeed, so retrying only wastes both sides'
-    time: Mastodon's ``response_error_unsalvageable?`` (see the module docstring)."""
-    return status == 501 or (400 <= status < 500 and status not in _TRANSIENT_4XX)
+is_success = errors.is_success
+is_permanent = errors.is_final  # the one rule, shared with every fetch
 
 
 def expired(created_at: datetime, now: datetime) -> bool:

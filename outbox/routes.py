@@ -28,7 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from activitypub import nodeinfo, vocabulary, webfinger
+from activitypub import errors, nodeinfo, vocabulary, webfinger
+from activitypub.errors import FederationError
 from activitypub.webfinger import WebFingerError
 from fediverse_intranet import instance
 from fediverse_intranet.models import (
@@ -66,17 +67,17 @@ class ActivityResponse(JSONResponse):
     media_type = vocabulary.ACTIVITY_JSON
 
 
-class Refused(Exception):
+class Refused(FederationError):
     """A request we answer with a 4xx and a reason."""
 
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+    def __init__(self, status: int, reason: str, *, retry: bool = False) -> None:
+        super().__init__(reason, status, retry=retry)
 
 
-def _error(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": reason}, status_code=status)
+def _error(refusal: FederationError) -> JSONResponse:
+    """The one mapping of this module's refusals to answers (``errors.answer``)."""
+    status, body, headers = errors.answer(refusal)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -91,10 +92,10 @@ def refusing(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except Refused as refusal:
-            return _error(refusal.status, refusal.reason)
+            return _error(refusal)
         except documents.InstanceActorUnavailable as exc:
             log.error("instance actor unavailable: %s", exc)
-            return _error(503, "the instance actor is not available")
+            return _error(Refused(503, "the instance actor is not available"))
 
     return endpoint
 

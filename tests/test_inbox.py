@@ -741,9 +741,10 @@ async def test_a_transient_failure_is_retried_then_given_up(app, alice):
         assert await processor.process_pending_once() == 1
         await item.refresh_from_db()
         assert (item.state, item.attempts) == (WorkState.PENDING, attempt)
-        assert item.error and item.processed_at > now()  # backing off
+        assert item.error and item.next_attempt_at > now()  # backing off
+        assert item.processed_at is None and item.claimed_until is None
         assert await processor.process_pending_once() == 0  # not due yet
-        await InboxItem.filter(id=item.id).update(processed_at=now() - timedelta(seconds=1))
+        await InboxItem.filter(id=item.id).update(next_attempt_at=now() - timedelta(seconds=1))
     assert await processor.process_pending_once() == 1
     await item.refresh_from_db()
     assert (item.state, item.attempts) == (WorkState.FAILED, processor.MAX_ATTEMPTS)

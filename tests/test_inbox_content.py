@@ -95,7 +95,9 @@ async def snapshot() -> dict[str, Any]:
 
 async def run_again() -> None:
     """Processing is at least once: make every item pending again and process it."""
-    await InboxItem.all().update(state=WorkState.PENDING, processed_at=None, attempts=0)
+    await InboxItem.all().update(
+        state=WorkState.PENDING, processed_at=None, next_attempt_at=None, attempts=0
+    )
     while await processor.process_pending_once():
         pass
 

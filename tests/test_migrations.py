@@ -186,3 +186,60 @@ async def _indexed_columns(connection, table: str) -> set[tuple[str, ...]]:
         tuple(c.strip().strip('"') for c in row["indexdef"].split("(", 1)[1].rstrip(")").split(","))
         for row in rows
     }
+
+
+LEASE_STEP = """
+import asyncio, sys
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate
+from fediverse_intranet.db import tortoise_config
+
+URL = sys.argv[1]
+ROWS = (
+    "INSERT INTO inbox_item (activity_id, activity_type, actor_uri, body, state, attempts,"
+    " error, received_at, processed_at) VALUES"
+    " ('https://a.example/1', 'Like', 'https://a.example/x', '{}', 'pending', 1, 'down',"
+    " '2026-01-01T00:00:00+00:00', '2026-01-01T00:05:00+00:00'),"
+    " ('https://a.example/2', 'Like', 'https://a.example/x', '{}', 'done', 1, '',"
+    " '2026-01-01T00:00:00+00:00', '2026-01-01T00:01:00+00:00')"
+)
+
+async def main():
+    config = tortoise_config(URL)
+    await migrate(config=config, target="models.0010_restore_sqlite_indexes")
+    await connections.get("default").execute_script(ROWS)
+    await Tortoise.close_connections()
+    await migrate(config=config)
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT state, processed_at IS NULL AS unprocessed, next_attempt_at IS NULL AS due,"
+        " claimed_until IS NULL AS free FROM inbox_item ORDER BY id"
+    )
+    seen = [(r["state"], bool(r["unprocessed"]), bool(r["due"]), bool(r["free"])) for r in rows]
+    print("ROWS", seen)
+    await Tortoise.close_connections()
+
+asyncio.run(main())
+"""
+
+
+def test_a_pending_inbox_items_back_off_moves_to_next_attempt_at(tmp_path):
+    """0011: a pending item's processed_at (its back-off end) becomes next_attempt_at; a done
+    item keeps when it was done. On SQLite and PostgreSQL, with rows in the table."""
+    import os
+
+    urls = [f"sqlite://{tmp_path / 'lease.sqlite3'}"]
+    postgres = os.environ.get("FI_TEST_DATABASE_URL", "")
+    if postgres:
+        urls.append(_scratch_postgres(postgres))
+    for url in urls:
+        result = subprocess.run(
+            [sys.executable, "-c", LEASE_STEP, url],
+            cwd=ROOT,
+            env={"FI_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        expected = "ROWS [('pending', True, False, True), ('done', False, True, True)]"
+        assert expected in result.stdout, (url, result.stdout)

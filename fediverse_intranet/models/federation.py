@@ -32,7 +32,10 @@ class InboxItem(Model):
     attempts = fields.IntField(default=0)
     error = fields.TextField(default="")
     received_at = fields.DatetimeField(auto_now_add=True)
-    processed_at = fields.DatetimeField(null=True)
+    # The queue's columns, as a delivery's (``services.work_queue``): not before, leased until.
+    next_attempt_at = fields.DatetimeField(null=True)
+    claimed_until = fields.DatetimeField(null=True)
+    processed_at = fields.DatetimeField(null=True)  # when it was done or failed
 
     class Meta:
         table = "inbox_item"

@@ -36,6 +36,7 @@ from urllib.parse import urldefrag, urlsplit
 
 from tortoise.exceptions import IntegrityError
 
+from activitypub.errors import FederationError
 from activitypub.fetch import Fetched, FetchError
 from activitypub.keys import KeyFormatError, PublicKey, load_public_key
 from activitypub.vocabulary import (
@@ -78,13 +79,11 @@ _signers: OrderedDict[str, tuple[float, Actor]] = OrderedDict()
 SIGNER_MEMORY = 60.0  # seconds; a key that fails verification is looked up afresh anyway
 
 
-class RemoteActorError(Exception):
-    """An actor cannot be had; ``transient`` when trying again later may help."""
+class RemoteActorError(FederationError):
+    """An actor cannot be had; ``retry`` when trying again later may help."""
 
-    def __init__(self, reason: str, *, transient: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.transient = transient
+    def __init__(self, reason: str, *, retry: bool = False) -> None:
+        super().__init__(reason, retry=retry)
 
 
 async def resolve_actor(uri: str, *, refresh: bool = False) -> Actor:
@@ -252,14 +251,12 @@ def _declared_owner(document: Mapping[str, Any], key_id: str) -> str:
 async def _fetch(url: str) -> Fetched:
     failed = _failures.get(url)
     if failed is not None and time.monotonic() - failed[0] < FAILURE_COOLDOWN:
-        raise RemoteActorError("failed a moment ago; not trying again yet", transient=failed[1])
+        raise RemoteActorError("failed a moment ago; not trying again yet", retry=failed[1])
     try:
         return await remote_client.signed_fetch(urldefrag(url).url)
     except FetchError as exc:
-        gone = exc.status == 410  # deleted for good: trying again cannot help
-        transient = not (exc.permanent or gone)
-        _remember(_failures, url, (time.monotonic(), transient))
-        raise RemoteActorError(str(exc), transient=transient) from exc
+        _remember(_failures, url, (time.monotonic(), exc.retry))
+        raise RemoteActorError(str(exc), retry=exc.retry) from exc
 
 
 async def _store(document: RemoteActor) -> Actor:
@@ -298,7 +295,7 @@ async def _store(document: RemoteActor) -> Actor:
                 # Lemmy has /u/x and /c/x; one name per server is all the table holds.
                 raise RemoteActorError("another actor of that server has the same name") from None
             # Otherwise another request created the row in the meantime: update it.
-    raise RemoteActorError("the actor could not be stored", transient=True)
+    raise RemoteActorError("the actor could not be stored", retry=True)
 
 
 def presence_values(status: RemoteStatus | None) -> dict[str, Any]:

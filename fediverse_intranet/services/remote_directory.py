@@ -26,7 +26,7 @@ from tortoise.transactions import in_transaction
 
 from activitypub.fetch import FetchError
 from fediverse_intranet import instance
-from fediverse_intranet.errors import DomainError, InvalidInput, PermissionDenied
+from fediverse_intranet.errors import InvalidInput, PermissionDenied, Unreachable
 from fediverse_intranet.models import Actor
 from fediverse_intranet.services import (
     federation_policy,
@@ -51,12 +51,6 @@ FIELD = "domain"
 _DOMAIN = re.compile(
     r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?"
 )
-
-
-class Unreachable(DomainError):
-    """The other server's directory could not be read; trying again later may help."""
-
-    status = 400
 
 
 # Ours

@@ -33,7 +33,13 @@ from activitypub.fetch import FetchError
 from activitypub.objects import RemoteObject, is_public
 from activitypub.vocabulary import RemoteActor
 from fediverse_intranet import instance
-from fediverse_intranet.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from fediverse_intranet.errors import (
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unreachable,
+)
 from fediverse_intranet.models import (
     Actor,
     Group,
@@ -268,7 +274,7 @@ async def fetch_group_document(uri: str) -> RemoteActor:
         fetched = await remote_client.signed_fetch(uri)
         return remote_actors.read_actor(fetched.document, fetched.url)
     except FetchError as exc:
-        raise RemoteActorError(str(exc), transient=not exc.permanent) from None
+        raise RemoteActorError(str(exc), retry=exc.retry) from None
 
 
 async def moderators_of(group: Group) -> set[str]:
@@ -338,7 +344,7 @@ async def find(text: str) -> Group:
         document = await fetch_group_document(actor.uri)
     except RemoteActorError as exc:
         log.info("cannot read group %s: %s", actor.uri, exc.reason)
-        raise remote_people.Unreachable(
+        raise Unreachable(
             "%(host)s could not be reached or gave no usable answer. Try again later.",
             field=remote_people.FIELD,
             host=actor.domain,

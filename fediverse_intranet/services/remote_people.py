@@ -27,7 +27,12 @@ from activitypub.fetch import JRD, FetchError
 from activitypub.webfinger import WebFingerError
 from fediverse_intranet import instance
 from fediverse_intranet.content import normalise_tag, sanitize_html
-from fediverse_intranet.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from fediverse_intranet.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unreachable,
+)
 from fediverse_intranet.models import Actor
 from fediverse_intranet.services import federation_policy, remote_actors, remote_client
 from fediverse_intranet.services.remote_actors import RemoteActorError
@@ -40,12 +45,6 @@ DETAILS_TIMEOUT = 3.0  # seconds a profile page waits for them
 MAX_FIELDS = 8
 MAX_TOPICS = 30
 _MEMORY = 1000
-
-
-class Unreachable(DomainError):
-    """The other server did not answer usefully; trying again later may help."""
-
-    status = 400
 
 
 @dataclass(frozen=True)
@@ -178,7 +177,7 @@ async def _resolve(actor_url: str, asked: str) -> Actor:
         return await remote_actors.resolve_actor(actor_url)
     except RemoteActorError as exc:
         log.info("cannot use actor %s for %s: %s", actor_url, asked, exc.reason)
-        if exc.transient:
+        if exc.retry:
             raise _unreachable(host, exc) from None
         raise _nobody(asked, host) from None
 

@@ -25,6 +25,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from activitypub.errors import FederationError
 from activitypub.fetch import FetchError
 from activitypub.objects import RemoteObject, VocabularyError, audience_of, parse_object
 from activitypub.vocabulary import Audience, same_origin
@@ -72,16 +73,14 @@ MAX_TAGS = 30
 GONE = (404, 410)  # what a post's origin answers once it is deleted
 
 
-class NotTaken(Exception):
+class NotTaken(FederationError):
     """A remote post was not stored or changed; ``reason`` says why, for the inbox's log.
 
-    ``transient`` when trying again later may help (its server did not answer).
+    ``retry`` when trying again later may help (its server did not answer).
     """
 
-    def __init__(self, reason: str, *, transient: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.transient = transient
+    def __init__(self, reason: str, *, retry: bool = False) -> None:
+        super().__init__(reason, retry=retry)
 
 
 async def fetch(uri: str) -> tuple[RemoteObject, Actor]:
@@ -110,8 +109,7 @@ async def fetch_current(uri: str) -> tuple[RemoteObject, Actor] | None:
     except FetchError as exc:
         if exc.status in GONE:
             return None
-        final = exc.permanent or (exc.status is not None and _final_status(exc.status))
-        raise NotTaken(f"fetching the post failed: {exc}", transient=not final) from None
+        raise NotTaken(f"fetching the post failed: {exc}", retry=exc.retry) from None
     if fetched.document.get("id") != fetched.url:
         raise NotTaken("the post's id is not the URL it was served from")
     if fetched.document.get("type") == "Tombstone":
@@ -129,7 +127,7 @@ async def author_of(post: RemoteObject) -> Actor:
     try:
         return await resolve_actor(post.attributed_to)
     except RemoteActorError as exc:
-        raise NotTaken(f"its author: {exc.reason}", transient=exc.transient) from None
+        raise NotTaken(f"its author: {exc.reason}", retry=exc.retry) from None
 
 
 async def store(
@@ -373,8 +371,3 @@ def _when(moment: datetime | None) -> datetime:
     """A remote time, never in the future (a wrong clock must not pin a post on top)."""
     current = now()
     return min(moment, current) if moment is not None else current
-
-
-def _final_status(status: int) -> bool:
-    """Whether an HTTP answer means the post will never be had (gone, forbidden, ...)."""
-    return 400 <= status < 500 and status not in (401, 408, 429)

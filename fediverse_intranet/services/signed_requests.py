@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from activitypub.errors import FederationError
 from activitypub.keys import PublicKey
 from activitypub.signatures import SignatureError, verify_request
 from fediverse_intranet import instance
@@ -22,13 +23,11 @@ from fediverse_intranet.services.federation_policy import Policy
 BLOCKED = "this server is blocked here"
 
 
-class Unverified(Exception):
+class Unverified(FederationError):
     """No acceptable signature: ``status`` 401 (missing, bad, unknown key) or 403 (blocked)."""
 
     def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+        super().__init__(reason, status, retry=False)
 
 
 async def signer_of(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
+from activitypub.errors import FederationError
 from activitypub.fetch import FetchError, parse_json_object
 from activitypub.objects import NOTE_TYPES, RemoteObject, parse_object
 from activitypub.vocabulary import ACTOR_TYPES, RemoteActor, VocabularyError, parse_actor
@@ -35,12 +36,11 @@ MAX_OBJECTS = 50  # ids in one ``object`` list (a Flag names an actor and some p
 MAX_CONTENT = 5000  # characters of an activity's own ``content`` (a Flag's comment)
 
 
-class ActivityError(ValueError):
+class ActivityError(FederationError, ValueError):
     """The JSON is not an activity we can read; ``reason`` is fit for a 400 answer."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        super().__init__(reason, 400, retry=False)
 
 
 class Ignored(Exception):
@@ -51,13 +51,11 @@ class Ignored(Exception):
         self.reason = reason
 
 
-class HandlerError(Exception):
+class HandlerError(FederationError):
     """A handler could not act; ``retry`` says whether trying again later may help."""
 
     def __init__(self, reason: str, *, retry: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry = retry
+        super().__init__(reason, retry=retry)
 
 
 @dataclass(frozen=True)
@@ -232,7 +230,7 @@ def taken() -> Iterator[None]:
     try:
         yield
     except NotTaken as exc:
-        if exc.transient:
+        if exc.retry:
             raise HandlerError(exc.reason, retry=True) from None
         raise Ignored(exc.reason) from None
 

@@ -329,7 +329,7 @@ async def _actor(uri: str) -> Actor:
     try:
         return await remote_actors.resolve_actor(uri)
     except RemoteActorError as exc:
-        raise HandlerError(exc.reason, retry=exc.transient) from None
+        raise HandlerError(exc.reason, retry=exc.retry) from None
 
 
 _ANNOUNCED = {

@@ -783,7 +783,9 @@ async def test_an_error_status_is_reported_with_its_code(
     with pytest.raises(FetchError) as caught:
         await fetcher.get_json(server.url(f"/status/{code}"))
     assert caught.value.status == code
-    assert not caught.value.permanent
+    # The one retry rule (activitypub.errors): a 404 or 410 is final, a 500 worth retrying.
+    assert caught.value.retry is (code == 500)
+    assert caught.value.permanent is not caught.value.retry
 
 
 async def test_three_redirects_are_followed(server: Server, fetcher: Fetcher):

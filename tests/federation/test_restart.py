@@ -25,7 +25,9 @@ def fast_forward(sender: Instance, receiver: Instance) -> None:
     any of these times.
     """
     sender.execute("UPDATE delivery SET next_attempt_at = created_at WHERE state = 'pending'")
-    receiver.execute("UPDATE inbox_item SET processed_at = NULL WHERE state = 'pending'")
+    receiver.execute(
+        "UPDATE inbox_item SET claimed_until = NULL, next_attempt_at = NULL WHERE state = 'pending'"
+    )
 
 
 def arrived(receiver: Instance, author_uri: str, tag: str) -> list[tuple[str, int]]:
