@@ -90,16 +90,24 @@ async def fetch(uri: str) -> tuple[RemoteObject, Actor]:
     the same server: a server speaks only for itself, so what it serves is as trustworthy
     as what its actors sign.
     """
-    found = await fetch_current(uri)
-    if found is None:
-        raise NotTaken("fetching the post failed: it is gone")
-    return found
+    return await _fetch(uri)
 
 
 async def fetch_current(uri: str) -> tuple[RemoteObject, Actor] | None:
     """What a post's origin says of it now: the post and its author (checked as :func:`fetch`
     checks them), or None when it is gone (404, 410, or a Tombstone). An Update or Delete
     that names its post by id only is applied from this, as Mastodon does."""
+    try:
+        return await _fetch(uri)
+    except _Gone:
+        return None
+
+
+class _Gone(NotTaken):
+    """The post's origin says it no longer exists."""
+
+
+async def _fetch(uri: str) -> tuple[RemoteObject, Actor]:
     if not is_http_uri(uri) or is_local_uri(uri):
         raise NotTaken("not a remote post id")
     if not await federation_policy.allows_url(uri):
@@ -108,12 +116,12 @@ async def fetch_current(uri: str) -> tuple[RemoteObject, Actor] | None:
         fetched = await remote_client.signed_fetch(urldefrag(uri).url)
     except FetchError as exc:
         if exc.status in GONE:
-            return None
+            raise _Gone(f"fetching the post failed: {exc}") from None
         raise NotTaken(f"fetching the post failed: {exc}", retry=exc.retry) from None
     if fetched.document.get("id") != fetched.url:
         raise NotTaken("the post's id is not the URL it was served from")
     if fetched.document.get("type") == "Tombstone":
-        return None
+        raise _Gone("the post is gone (a Tombstone)")
     try:
         post = parse_object(fetched.document)
     except VocabularyError as exc:
