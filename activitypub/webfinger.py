@@ -109,7 +109,9 @@ def parse_handle(text: str) -> Handle:
 def normalise_host(host: str) -> str:
     """Lower-case ASCII host name (IDNA for international names), optional ``:port``."""
     name, colon, port = host.partition(":")
-    if colon and not (port.isdigit() and 0 < int(port) < 65536):
+    if colon and not (
+        len(port) <= 5 and port.isascii() and port.isdigit() and 0 < int(port) < 65536
+    ):
         raise WebFingerError(f"invalid port in {host!r}")
     name = name.rstrip(".")
     try:

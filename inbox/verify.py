@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from activitypub.errors import FederationError
 from fediverse_intranet.models import Actor
+from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import federation_policy, signed_requests
 from fediverse_intranet.services.remote_actors import same_server
 from inbox.handlers import Activity, read_activity
@@ -73,10 +74,11 @@ def check_content_type(header: str) -> None:
 
 async def read_body(request: Request) -> bytes:
     """The body, read no further than MAX_BODY whatever Content-Length claims."""
-    declared = request.headers.get("content-length", "")
-    if declared and not declared.isdigit():
+    declared = request.headers.get("content-length")
+    length = parse_int(declared, high=2**63 - 1)
+    if declared is not None and length is None:
         raise InboxRefusal(400, "invalid content-length")
-    if declared and int(declared) > MAX_BODY:
+    if length is not None and length > MAX_BODY:
         raise InboxRefusal(413, f"body larger than {MAX_BODY} bytes")
     body = bytearray()
     try:

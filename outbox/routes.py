@@ -44,6 +44,7 @@ from fediverse_intranet.models import (
     Post,
     Visibility,
 )
+from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import (
     federation_policy,
     remote_directory,
@@ -58,8 +59,6 @@ from outbox import documents
 log = logging.getLogger(__name__)
 
 AP_PREFIX = "/ap"
-MAX_POST_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
-_DIGITS = re.compile(r"[0-9]{1,10}")
 SERVICE_REL = "https://www.w3.org/ns/activitystreams#Service"  # FEP-d556
 
 
@@ -127,9 +126,10 @@ def _before(request: Request) -> int | None:
     raw = request.query_params.get("before")
     if raw is None:
         return None
-    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_POST_ID:
+    before = parse_int(raw)
+    if before is None:
         raise Refused(400, "before must be an id")
-    return int(raw)
+    return before
 
 
 def _is_page(request: Request) -> bool:
@@ -478,9 +478,10 @@ async def _served_post(request: Request) -> Post:
     """
     signer = await _requesting_actor(request)
     raw = request.path_params["post_id"]
-    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_POST_ID:
+    post_id = parse_int(raw, low=1)
+    if post_id is None:
         raise Refused(404, "no such post")
-    post = await Post.filter(id=int(raw)).select_related("author").first()
+    post = await Post.filter(id=post_id).select_related("author").first()
     if (
         post is None
         or post.deleted_at is not None
@@ -515,7 +516,8 @@ async def directory(request: Request) -> Response:
     the signer's server to their changes (``services.remote_directory``)."""
     signer = await _requesting_actor(request)
     raw = request.query_params.get("after", "0")
-    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_POST_ID:
+    position = parse_int(raw)
+    if position is None:
         raise Refused(400, "after must be a position")
     collection = f"{documents.base_url()}{remote_directory.PATH}"
     await remote_directory.remember_reader(signer)
@@ -524,7 +526,7 @@ async def directory(request: Request) -> Response:
         return ActivityResponse(
             vocabulary.ordered_collection(collection, total, f"{collection}?page=true")
         )
-    people = await remote_directory.listed(int(raw))
+    people = await remote_directory.listed(position)
     after = f"&after={raw}" if raw != "0" else ""
     more = len(people) == remote_directory.PAGE_SIZE
     return ActivityResponse(

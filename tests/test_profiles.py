@@ -105,7 +105,7 @@ async def test_profile_lists_the_persons_posts_page_by_page(browser, alice, bob)
     second = await viewer.get(html.unescape(older.group(1)))
     assert "Bulletin number 1." in second.text
     assert "Bulletin number 21." not in second.text
-    assert (await viewer.get("/@bob?before=rubbish")).status_code == 200
+    assert (await viewer.get("/@bob?before=rubbish")).status_code == 400
 
 
 async def test_own_profile_links_to_settings(browser, bob):

@@ -208,7 +208,7 @@ async def test_home_page_links_the_next_page_with_both_cursors(browser, alice, b
     assert f'href="/?before={cursor.posts}_{cursor.boosts}"' in page
     older = await person.get(f"/?before={cursor}")
     assert older.status_code == 200 and "n 1<" in older.text and "n 20<" not in older.text
-    assert (await person.get("/?before=rubbish")).status_code == 200
+    assert (await person.get("/?before=rubbish")).status_code == 400
 
 
 async def test_remote_post_card_shows_warning_origin_and_image_links(browser, alice):

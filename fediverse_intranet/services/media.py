@@ -58,7 +58,12 @@ async def save_attachment(data: bytes, field: str = "images") -> tuple[str, Proc
 
 def path_of(filename: str) -> Path | None:
     """The stored file for a name from a URL, or None: names never leave the media folder."""
-    if not filename or not set(filename) <= FILENAME_CHARS or filename.startswith("."):
+    if (
+        not filename
+        or len(filename) > 200  # ours are a token and an extension; a longer one is OSError
+        or not set(filename) <= FILENAME_CHARS
+        or filename.startswith(".")
+    ):
         return None
     path = instance.current().media_dir / filename
     return path if path.is_file() else None

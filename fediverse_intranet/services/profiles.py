@@ -14,6 +14,7 @@ from activitypub import vocabulary
 from fediverse_intranet.content import normalise_tag
 from fediverse_intranet.errors import InvalidInput
 from fediverse_intranet.models import Actor, ActorTopic, Presence, Tag
+from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import (
     deliveries,
     expertise,
@@ -54,10 +55,10 @@ def parse_levels(levels: dict[str, str]) -> dict[str, int]:
     """The self-assessed level per topic, each 0-3; anything else is refused."""
     parsed: dict[str, int] = {}
     for name, raw in levels.items():
-        value = raw.strip()
-        if not (value.isdigit() and int(value) in LEVELS):
+        value = parse_int(raw, low=LEVELS.start, high=LEVELS.stop - 1)
+        if value is None:
             raise InvalidInput("Choose a level from the list.", field="levels")
-        parsed[name] = int(value)
+        parsed[name] = value
     return parsed
 
 

@@ -43,7 +43,8 @@ async def find_person(handle: str) -> Actor:
     name, _, domain = handle.strip().lower().removeprefix("@").partition("@")
     if domain == instance.current().domain:
         domain = ""
-    actor = await Actor.filter(username=name, domain=domain).first()
+    fits = len(name) <= 64 and len(domain) <= 255  # longer is a ValidationError in the query
+    actor = await Actor.filter(username=name, domain=domain).first() if fits else None
     if actor is None:
         raise NotFound("Nobody with this name is known here.")
     return actor

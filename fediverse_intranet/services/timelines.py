@@ -32,6 +32,7 @@ from fediverse_intranet.models import (
     Post,
     PostTag,
 )
+from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import sql
 from fediverse_intranet.services.visibility import can_view, visible_sql
 
@@ -168,9 +169,10 @@ class HomeCursor:
         """From a URL; anything malformed starts at the newest (a bare post id, as the
         pages before boosts wrote it, continues the posts and restarts the boosts)."""
         parts = raw.split("_")
-        if len(parts) > 2 or not all(p.isascii() and p.isdigit() and len(p) < 12 for p in parts):
+        parsed = [parse_int(p, high=99_999_999_999) for p in parts]
+        if len(parts) > 2 or None in parsed:
             return None
-        numbers = [min(int(p), NEWEST) for p in parts]
+        numbers = [min(n, NEWEST) for n in parsed if n is not None]
         return cls(numbers[0], numbers[1] if len(numbers) == 2 else NEWEST)
 
     def __str__(self) -> str:

@@ -14,15 +14,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from fediverse_intranet import instance
-from fediverse_intranet.errors import DomainError, InvalidInput, NotFound
+from fediverse_intranet.errors import DomainError, InvalidInput
 from fediverse_intranet.models import Account, Role
 from fediverse_intranet.services import accounts, federation_policy, reports
 from fediverse_intranet.services.federation_policy import FederationMode
 from web import i18n
 from web.context import Ctx, field_text, read_form, view
+from web.params import path_id, query_int
 
 ROLES = tuple(Role)
-MAX_ID = 2**31 - 1
 MAX_DOMAINS_TEXT = 5_000
 MAX_FEDERATION_TEXT = 200_000  # a shared blocklist of a few thousand domains
 ACCOUNT_EVENTS = {"role", "deactivated", "reactivated"}
@@ -34,10 +34,7 @@ def _link(kind: str, token: str) -> str:
 
 def _path_id(request: Request, name: str) -> int:
     """An id from the URL; anything that is not a plausible id is a page that does not exist."""
-    raw = request.path_params[name]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ID:
-        raise NotFound("This page does not exist.")
-    return int(raw)
+    return path_id(request, name)
 
 
 def _role(value: str) -> Role:
@@ -225,9 +222,9 @@ async def account_list(request: Request, ctx: Ctx) -> Response:
     event = request.query_params.get("done", "")
     subject = None
     if event in ACCOUNT_EVENTS:
-        raw = request.query_params.get("account", "")
-        if raw.isascii() and raw.isdigit() and len(raw) <= 10:
-            subject = next((p for p in await accounts.list_accounts() if p.id == int(raw)), None)
+        wanted = query_int(request, "account", low=1)
+        if wanted is not None:
+            subject = next((p for p in await accounts.list_accounts() if p.id == wanted), None)
     return await _accounts_page(ctx, event=event if subject else "", subject=subject)
 
 

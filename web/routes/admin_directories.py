@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from fediverse_intranet.errors import DomainError, InvalidInput
+from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import remote_directory
 from web.context import Ctx, field_text, read_form, view
 
@@ -45,7 +46,7 @@ async def directories(request: Request, ctx: Ctx) -> Response:
             "admin/directories.html",
             **await _values(
                 done=done if done in ("connect", "refresh", "disconnect") else "",
-                found=int(found) if found.isdigit() and len(found) < 7 else 0,
+                found=parse_int(found, high=999_999) or 0,
             ),
         )
     form = await read_form(ctx)

@@ -11,12 +11,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fediverse_intranet.errors import DomainError, NotFound
+from fediverse_intranet.errors import DomainError
 from fediverse_intranet.models import TopicLinkKind
 from fediverse_intranet.services import topic_links
 from web.context import Ctx, field_text, read_form, view
-
-MAX_ID = 2**31 - 1
+from web.params import path_id
 
 
 async def _context(ctx: Ctx, form: dict[str, str] | None = None) -> dict[str, Any]:
@@ -47,10 +46,7 @@ async def topics(request: Request, ctx: Ctx) -> Response:
 @view(admin=True)
 async def unlink(request: Request, ctx: Ctx) -> Response:
     await read_form(ctx)
-    raw = request.path_params["link_id"]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_ID:
-        raise NotFound("This page does not exist.")
-    await topic_links.unlink(int(raw))
+    await topic_links.unlink(path_id(request, "link_id"))
     return RedirectResponse("/admin/topics?saved=unlinked", status_code=303)
 
 

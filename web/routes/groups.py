@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from fediverse_intranet.errors import DomainError, InvalidInput, NotFound
 from fediverse_intranet.models import Actor, Group, MemberRole, MemberState
+from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import (
     group_posts,
     groups,
@@ -26,12 +27,12 @@ from fediverse_intranet.services import (
 )
 from fediverse_intranet.services.groups import GroupForm
 from web.context import Ctx, choice, field_text, read_form, view
+from web.params import query_int
 from web.routes.posts import _post_id
 
 
 def _before(request: Request) -> int | None:
-    raw = request.query_params.get("before", "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return query_int(request, "before", low=1)
 
 
 def _url(group: Group, tail: str = "") -> str:
@@ -198,8 +199,9 @@ async def _members_page(
 
 async def _person(actor_id: str) -> Actor:
     person = None
-    if actor_id.isascii() and actor_id.isdigit() and len(actor_id) <= 10:
-        person = await Actor.filter(id=int(actor_id)).first()
+    wanted = parse_int(actor_id, low=1)
+    if wanted is not None:
+        person = await Actor.filter(id=wanted).first()
     if person is None:
         raise NotFound("This person is not in the group.")
     return person

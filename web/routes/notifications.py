@@ -8,21 +8,13 @@ from starlette.routing import Route
 
 from fediverse_intranet.services import notifications
 from fediverse_intranet.services.visibility import can_view
-from web.context import Ctx, field_text, read_form, view
-
-MAX_ID = 2**31 - 1  # ids are 32-bit integers; PostgreSQL refuses a larger parameter
-
-
-def _id_or_none(raw: str) -> int | None:
-    """A keyset cursor from a query or form; anything else means 'from the newest'."""
-    if raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= MAX_ID:
-        return int(raw)
-    return None
+from web.context import Ctx, read_form, view
+from web.params import form_int, query_int
 
 
 @view()
 async def index(request: Request, ctx: Ctx) -> Response:
-    before = _id_or_none(request.query_params.get("before", ""))
+    before = query_int(request, "before", low=1)
     items = await notifications.page(ctx.actor, before)
     # A mention can be edited away and a post deleted: then say so, without its text.
     visible = {n.id for n in items if n.post is not None and await can_view(n.post, ctx.actor)}
@@ -41,7 +33,7 @@ async def index(request: Request, ctx: Ctx) -> Response:
 async def mark_read(request: Request, ctx: Ctx) -> Response:
     form = await read_form(ctx)
     # Only what the person had in front of them; what arrived since stays unread.
-    up_to = _id_or_none(field_text(form, "up_to", 20))
+    up_to = form_int(form, "up_to")
     await notifications.mark_all_read(ctx.actor, up_to=up_to)
     return RedirectResponse("/notifications?read=1", status_code=303)
 

@@ -28,6 +28,7 @@ from fediverse_intranet.services import (
 from fediverse_intranet.services.clock import now
 from web import i18n
 from web.context import SESSION_COOKIE, CsrfFailed, Ctx, field_text, read_form, view
+from web.params import query_int
 from web.routes.auth import safe_next
 from web.templating import TIMEZONE
 
@@ -39,8 +40,7 @@ ZONE = ZoneInfo(TIMEZONE)
 
 
 def _cursor(request: Request) -> int | None:
-    raw = request.query_params.get("before", "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return query_int(request, "before", low=1)
 
 
 # --- profile and following ---------------------------------------------------------------------

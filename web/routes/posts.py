@@ -10,22 +10,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fediverse_intranet.errors import DomainError, NotFound, PermissionDenied
+from fediverse_intranet.errors import DomainError, PermissionDenied
 from fediverse_intranet.models import Announcement, Post, PostKind, Visibility
 from fediverse_intranet.services import boosts, groups, memberships, posts, social, timelines
 from fediverse_intranet.services.posts import MAX_IMAGES, Draft, ImageUpload
 from web.context import Ctx, choice, field_text, read_form, view
+from web.params import form_int, path_id, query_int
 from web.routes.auth import safe_next
 from web.timezone import parse_local_datetime
 
-MAX_POST_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
-
 
 def _post_id(request: Request) -> int:
-    raw = request.path_params["post_id"]
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= MAX_POST_ID):
-        raise NotFound("This post does not exist or you cannot see it.")
-    return int(raw)
+    return path_id(request, "post_id", "This post does not exist or you cannot see it.")
 
 
 def _back(form: FormData, fallback: str) -> RedirectResponse:
@@ -56,19 +52,19 @@ def _draft_values(form: FormData) -> dict[str, str]:
 @view(uploads=True)
 async def compose(request: Request, ctx: Ctx) -> Response:
     parent = None
-    reply_to = request.query_params.get("reply_to", "")
     if request.method == "GET":
         values = {"kind": request.query_params.get("kind", "note"), "visibility": "public"}
-        if reply_to.isdigit():
-            parent = await posts.visible_post(int(reply_to), ctx.actor)
+        reply_to = query_int(request, "reply_to", low=1)
+        if reply_to is not None:
+            parent = await posts.visible_post(reply_to, ctx.actor)
             values.update(in_reply_to=str(parent.id), visibility=parent.visibility.value)
             values["in_group"] = "1" if parent.group_id else ""
             values["source"] = "" if parent.author_id == ctx.actor.id else f"@{_handle(parent)} "
         return ctx.page("posts/compose.html", form=values, parent=parent)
     form = await read_form(ctx, uploads=True)
     values = _draft_values(form)
-    reply_id = int(values["in_reply_to"]) if values["in_reply_to"].isdigit() else None
     try:
+        reply_id = form_int(form, "in_reply_to")
         if reply_id:
             parent = await posts.visible_post(reply_id, ctx.actor)
             values["in_group"] = "1" if parent.group_id else ""

@@ -7,20 +7,23 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from fediverse_intranet.content import normalise_tag
-from fediverse_intranet.errors import DomainError, NotFound
+from fediverse_intranet.errors import DomainError, InvalidInput, NotFound
 from fediverse_intranet.models import MuteKind, TagFollow
 from fediverse_intranet.services import social, timelines
 from web.context import Ctx, choice, field_text, read_form, view
+from web.params import BAD_NUMBER, form_int, query_int
 
 
 def _before(request: Request) -> int | None:
-    raw = request.query_params.get("before", "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return query_int(request, "before", low=1)
 
 
 @view()
 async def home(request: Request, ctx: Ctx) -> Response:
-    cursor = timelines.HomeCursor.parse(request.query_params.get("before", ""))
+    raw = request.query_params.get("before")
+    cursor = timelines.HomeCursor.parse(raw) if raw is not None else None
+    if raw is not None and cursor is None:
+        raise InvalidInput(BAD_NUMBER)
     page = await timelines.home(ctx.actor, cursor)
     news = await social.current_announcements() if cursor is None else []
     return ctx.page(
@@ -72,8 +75,9 @@ async def mutes(request: Request, ctx: Ctx) -> Response:
         form = await read_form(ctx)
         values = {"kind": field_text(form, "kind", 10), "value": field_text(form, "value", 300)}
         try:
-            if field_text(form, "remove", 20).isdigit():
-                await social.remove_mute(ctx.actor, int(field_text(form, "remove", 20)))
+            remove = form_int(form, "remove")
+            if remove is not None:
+                await social.remove_mute(ctx.actor, remove)
             else:
                 kind = choice(MuteKind, values["kind"], "kind")
                 await social.add_mute(ctx.actor, kind, values["value"])
