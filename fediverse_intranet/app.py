@@ -13,6 +13,7 @@ from urllib.parse import quote
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.responses import RedirectResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from activitypub.vocabulary import prefers_activity_json
 from fediverse_intranet import background, db, instance
+from fediverse_intranet.oversized import AnswerThenDrain
 from fediverse_intranet.settings import Settings, load_settings
 from inbox import routes as inbox
 from outbox.routes import AP_PREFIX
@@ -148,11 +150,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=STATIC_DIR)),
         ],
         middleware=[
+            # Outermost, so that every early answer (the body limit's 413 too) is drained.
+            Middleware(AnswerThenDrain),
+            Middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES),
             Middleware(InboxFirst),
             Middleware(SecurityHeaders),
             Middleware(ActivityNegotiation),
         ],
         exception_handlers={HTTPException: errors.http_error, Exception: errors.server_error},
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
