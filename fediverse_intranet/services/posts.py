@@ -52,6 +52,8 @@ MAX_ARTICLE_CHARS = 100_000
 MAX_TITLE_CHARS = 200
 MAX_IMAGES = 4
 MAX_ALT_CHARS = 1_000
+MAX_HASHTAGS = 50  # per post; a remote post's first 50 are kept (remote_posts)
+MAX_MENTIONS = 50  # per post: each @name is looked up and each mention notifies
 
 
 @dataclass
@@ -130,13 +132,24 @@ def _all_mention_refs(source: str) -> tuple[MentionRef, ...]:
 
 async def _render(source: str) -> tuple[str, tuple[str, ...], list[Actor]]:
     """Markdown to sanitised HTML, linking the tags and the people who exist."""
-    known = await _mentioned_actors(_all_mention_refs(source))
+    refs = tuple(dict.fromkeys(_all_mention_refs(source)))
+    if len(refs) > MAX_MENTIONS:  # each is a query, and each mention a notification
+        raise InvalidInput(
+            "Mention at most %(max)s people in one post.", field="source", max=MAX_MENTIONS
+        )
+    known = await _mentioned_actors(refs)
     rendered = render_markdown(
         source,
         tag_url=tag_url,
         mention_url=lambda ref: profile_url(known[ref]) if ref in known else None,
     )
-    return rendered.html, rendered.hashtags, [known[ref] for ref in rendered.mentions]
+    hashtags = tuple(dict.fromkeys(rendered.hashtags))
+    if len(hashtags) > MAX_HASHTAGS:
+        raise InvalidInput(
+            "Use at most %(max)s hashtags in one post.", field="source", max=MAX_HASHTAGS
+        )
+    people = list({a.id: a for a in (known[ref] for ref in rendered.mentions)}.values())
+    return rendered.html, hashtags, people
 
 
 def profile_url(actor: Actor) -> str:
@@ -170,11 +183,13 @@ async def set_tags_and_mentions(
     if not fresh:
         await PostTag.filter(post=post).delete()
         await Mention.filter(post=post).delete()
-    for name in hashtags:
-        tag, _ = await Tag.get_or_create(name=name)
-        await PostTag.create(post=post, tag=tag)
-    for actor in actors:
-        await sql.insert(Mention, post_id=post.id, actor_id=actor.id)
+    names = list(dict.fromkeys(hashtags))
+    if names:
+        await sql.insert_rows(Tag, ["name"], [[name] for name in names], skip_existing=True)
+        tag_ids = await sql.ids('SELECT "id" FROM "tag" WHERE "name" IN (:names)', names=names)
+        await sql.insert_rows(PostTag, ["post_id", "tag_id"], [[post.id, t] for t in tag_ids])
+    people = list(dict.fromkeys(actor.id for actor in actors))
+    await sql.insert_rows(Mention, ["post_id", "actor_id"], [[post.id, a] for a in people])
 
 
 async def visible_post(post_id: int, viewer: Actor | None) -> Post:

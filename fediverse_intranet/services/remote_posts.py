@@ -69,7 +69,6 @@ MAX_SUMMARY = 500
 MAX_MEDIA_TYPE = 32
 MAX_REMOTE_URL = 1024
 MAX_ALT = 1000
-MAX_TAGS = 30
 GONE = (404, 410)  # what a post's origin answers once it is deleted
 
 
@@ -302,10 +301,12 @@ def _people_addresses(post: RemoteObject) -> list[str]:
 
 
 async def _local_people(uris: list[str], local: list[Actor] | None = None) -> list[Actor]:
-    """The people of this instance among ``uris`` (addressed or mentioned), once each."""
+    """The people of this instance among ``uris`` (addressed or mentioned), once each; the
+    first ``posts.MAX_MENTIONS`` only (mentioned, and notified), as for a local post."""
     wanted = set(uris)
     found = local if local is not None else await local_actors(uris)
-    return [actor for actor in found if not actor.is_group and actor.uri in wanted]
+    people = [actor for actor in found if not actor.is_group and actor.uri in wanted]
+    return people[: posts.MAX_MENTIONS]
 
 
 async def _stored_or_orphans(uri: str) -> tuple[Post | None, list[Post]]:
@@ -331,7 +332,8 @@ async def _set_tags_and_mentions(
     post: Post, remote: RemoteObject, people: list[Actor], *, fresh: bool = False
 ) -> None:
     names = [normalise_tag(tag) for tag in remote.hashtags]
-    hashtags = list(dict.fromkeys(n for n in names if n))[:MAX_TAGS]
+    # A remote post is not refused for too many: its first 50 tags and mentions count here.
+    hashtags = list(dict.fromkeys(n for n in names if n))[: posts.MAX_HASHTAGS]
     await posts.set_tags_and_mentions(post, hashtags, people, fresh=fresh)
 
 

@@ -93,3 +93,30 @@ def _insert(model: type[Model], columns: Iterable[str]) -> str:
     quoted = ", ".join(f'"{name}"' for name in names)
     marks = ", ".join(f":{name}" for name in names)
     return f'INSERT INTO "{model._meta.db_table}" ({quoted}) VALUES ({marks})'  # noqa: S608
+
+
+async def insert_rows(
+    model: type[Model],
+    columns: Sequence[str],
+    values: Sequence[Sequence[Any]],
+    *,
+    skip_existing: bool = False,
+) -> None:
+    """Many rows in ONE statement (``INSERT ... VALUES (...), (...)``), not one each: a post's
+    tags and mentions are written inside its transaction, which holds SQLite's only writer.
+    ``skip_existing``: rows that break a unique index are left out (``ON CONFLICT DO NOTHING``)."""
+    if not values:
+        return
+    connection = connections.get("default")
+    sqlite = connection.capabilities.dialect == "sqlite"
+    params: list[Any] = []
+    groups = []
+    for row in values:
+        marks = []
+        for value in row:
+            params.append(value)
+            marks.append("?" if sqlite else f"${len(params)}")
+        groups.append(f"({', '.join(marks)})")
+    head = _insert(model, columns).partition(" VALUES ")[0]
+    tail = " ON CONFLICT DO NOTHING" if skip_existing else ""
+    await connection.execute_query(f"{head} VALUES {', '.join(groups)}{tail}", params)

@@ -1,0 +1,93 @@
+"""A post's hashtags and mentions are capped and written in one statement each (issue 19,
+point 11): 50 and 50; more in a local post is a form error that keeps the draft."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from fediverse_intranet.errors import InvalidInput
+from fediverse_intranet.models import Actor, Mention, PostTag
+from fediverse_intranet.services import posts
+from fediverse_intranet.services.posts import MAX_HASHTAGS, MAX_MENTIONS
+from tests.conftest import BASE_URL
+
+
+async def _people(count: int) -> list[Actor]:
+    return [
+        await Actor.create(username=f"p{n}", uri=f"{BASE_URL}/users/p{n}") for n in range(count)
+    ]
+
+
+def _tags(count: int) -> str:
+    return " ".join(f"#onderwerp{n}" for n in range(count))
+
+
+def _mentions(count: int) -> str:
+    return " ".join(f"@p{n}" for n in range(count))
+
+
+class _Statements(logging.Handler):
+    """The SQL the database clients log (tortoise logs every query at DEBUG)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
+@pytest.fixture
+def statements():
+    handler = _Statements()
+    logger = logging.getLogger("tortoise.db_client")
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    yield handler.seen
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+async def test_tags_and_mentions_up_to_the_cap_are_written_in_one_statement_each(alice, statements):
+    await _people(MAX_MENTIONS)
+    statements.clear()
+    source = f"{_tags(MAX_HASHTAGS)} {_mentions(MAX_MENTIONS)}"
+    post = await posts.create_post(
+        alice.actor, posts.Draft(source, kind=posts.PostKind.ARTICLE, title="t")
+    )
+    assert await PostTag.filter(post=post).count() == MAX_HASHTAGS
+    assert await Mention.filter(post=post).count() == MAX_MENTIONS
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len([s for s in inserts if 'INTO "post_tag"' in s]) == 1, inserts
+    assert len([s for s in inserts if 'INTO "mention"' in s]) == 1, inserts
+    assert len([s for s in inserts if 'INTO "tag"' in s]) == 1, inserts
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (_tags(MAX_HASHTAGS + 1), "hashtags"),
+        (_mentions(MAX_MENTIONS + 1), "people"),
+    ],
+)
+async def test_more_is_refused_before_anything_is_written(alice, source, message):
+    await _people(MAX_MENTIONS + 1)
+    draft = posts.Draft(source, kind=posts.PostKind.ARTICLE, title="t")
+    with pytest.raises(InvalidInput) as refused:
+        await posts.create_post(alice.actor, draft)
+    assert message in refused.value.message and refused.value.field == "source"
+    assert await PostTag.all().count() == 0 and await Mention.all().count() == 0
+
+
+async def test_the_compose_form_keeps_the_draft(browser, alice):
+    person = await browser(alice)
+    source = _tags(MAX_HASHTAGS + 1)
+    response = await person.submit(
+        "/compose", {"kind": "article", "title": "Veel", "source": source, "visibility": "public"}
+    )
+    assert response.status_code == 400
+    assert "#onderwerp50" in response.text  # the draft is still in the form
+    assert "50 hashtags" in response.text
