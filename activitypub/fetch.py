@@ -312,7 +312,7 @@ class Fetcher:
         """Read the body, stopping as soon as it passes ``max_bytes`` (decompressed)."""
         too_big = f"response larger than {self.max_bytes} bytes"
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
             raise FetchError(too_big)
         body = bytearray()
         async for chunk in response.content.iter_chunked(64 * 1024):
