@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from fediverse_intranet import instance
@@ -113,6 +114,42 @@ async def create_first_admin(
 # --- sign-in and sessions -----------------------------------------------------------------------
 
 
+def _recent(key: str, address: str) -> tuple[QuerySet[LoginFailure], QuerySet[LoginFailure]]:
+    since = now() - THROTTLE_WINDOW
+    return (
+        LoginFailure.filter(login=key, created_at__gte=since),
+        LoginFailure.filter(address=address, created_at__gte=since),
+    )
+
+
+async def _count_attempt(key: str, address: str) -> None:
+    """Count the attempt before its password is checked, so parallel guesses cannot all pass.
+
+    Once a name or address is throttled, further attempts are refused without a row, so
+    guessing on does not prolong the wait. Otherwise the attempt is written and committed
+    first, as the failure it will be unless the password is right, and only then are the
+    recent rows counted: the attempt that commits n-th sees at least n rows, in any process,
+    on SQLite and on PostgreSQL (read committed; not inside a transaction, where the count
+    would not see the others). So at most ``MAX_FAILURES_PER_LOGIN`` passwords are checked
+    per window however many guesses arrive at once; the ones refused in the race stay
+    counted, as the guesses they were.
+    """
+    per_login, per_address = _recent(key, address)
+    refused = RateLimited("Too many failed attempts. Wait 15 minutes and try again.")
+    if (
+        await per_login.count() >= MAX_FAILURES_PER_LOGIN
+        or await per_address.count() >= MAX_FAILURES_PER_ADDRESS
+    ):
+        raise refused
+    await LoginFailure.create(login=key, address=address)
+    per_login, per_address = _recent(key, address)
+    if (
+        await per_login.count() > MAX_FAILURES_PER_LOGIN
+        or await per_address.count() > MAX_FAILURES_PER_ADDRESS
+    ):
+        raise refused
+
+
 async def authenticate(login: str, password: str, address: str) -> Account:
     """Check a name or email and password, refusing fast guessing per name and per address."""
     # "@alice", as colleagues mention her, is a username too.
@@ -125,17 +162,9 @@ async def authenticate(login: str, password: str, address: str) -> Account:
         account = await Account.filter(**lookup, actor__domain="").select_related("actor").first()
     # One count per person, however they are named: username, @username or email address.
     key = account.actor.username if account else login
-    since = now() - THROTTLE_WINDOW
-    if (
-        await LoginFailure.filter(login=key, created_at__gte=since).count()
-        >= MAX_FAILURES_PER_LOGIN
-        or await LoginFailure.filter(address=address, created_at__gte=since).count()
-        >= MAX_FAILURES_PER_ADDRESS
-    ):
-        raise RateLimited("Too many failed attempts. Wait 15 minutes and try again.")
+    await _count_attempt(key, address)
     ok = await verify_password(account.password_hash if account else DUMMY_HASH, password)
     if not account or not ok or not account.is_active:
-        await LoginFailure.create(login=key, address=address)
         raise InvalidInput("The name or password is not right.", field="password")
     await LoginFailure.filter(login=key).delete()
     account.last_login_at = now()
