@@ -26,7 +26,7 @@ from fediverse_intranet.services import (
     remote_people,
 )
 from fediverse_intranet.settings import Settings, load_settings
-from web.context import CSRF_COOKIE, SESSION_COOKIE, csrf_token_for
+from web.context import CSRF_COOKIE, SESSION_COOKIE, csrf_binding, csrf_token_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_URL = "http://intranet.test"
@@ -134,8 +134,13 @@ class Browser(httpx.AsyncClient):
 
     @property
     def csrf(self) -> str:
-        nonce = self.cookies.get(CSRF_COOKIE, "")
-        return csrf_token_for(nonce) if nonce else ""
+        """The token the pages would carry: bound to the session cookie, when there is one
+        (tests that end a session drop the cookie, as a browser is told to), else to the
+        pre-session cookie."""
+        binding = csrf_binding(
+            self.cookies.get(SESSION_COOKIE, ""), self.cookies.get(CSRF_COOKIE, "")
+        )
+        return csrf_token_for(binding) if binding else ""
 
     async def submit(
         self, url: str, data: dict[str, str] | None = None, files: dict | None = None

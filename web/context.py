@@ -33,6 +33,7 @@ LANG_COOKIE = "fi_lang"
 CSRF_FIELD = "csrf_token"
 MAX_FORM_BYTES = 1024 * 1024
 MAX_UPLOAD_PART = 9 * 1024 * 1024
+NONCE_MIN = 32
 
 
 class CsrfFailed(DomainError):
@@ -47,6 +48,7 @@ class Ctx:
     csrf_token: str
     unread: int = 0
     session_expired: bool = False
+    expected_csrf: str = ""
     new_cookies: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -77,14 +79,30 @@ class Ctx:
         return self.page(template, status_code=error.status, errors=errors, **values)
 
 
-def csrf_token_for(nonce: str) -> str:
-    """The form token for a CSRF cookie: signed, so a planted cookie alone forges nothing."""
+def csrf_token_for(binding: str) -> str:
+    """The form token for what it is bound to (see ``csrf_binding``): signed with the
+    instance's key, so a planted cookie alone forges nothing."""
     key = instance.current().secret_key.encode()
-    return hmac.new(key, nonce.encode(), "sha256").hexdigest()
+    return hmac.new(key, binding.encode(), "sha256").hexdigest()
+
+
+def csrf_binding(session_token: str, nonce: str) -> str:
+    """What a form token is bound to: the session for a signed-in person, so a token taken
+    from another session (or from a page seen before signing in) is refused; the
+    pre-session cookie ``fi_csrf`` for the forms of someone not signed in (sign-in itself).
+    Empty when the request carries neither: then no token is right."""
+    if session_token:
+        return f"session:{session_token}"
+    return f"anonymous:{nonce}" if len(nonce) >= NONCE_MIN else ""
 
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def new_nonce() -> str:
+    """A fresh pre-session cookie; made again at sign-in and sign-out, with the session."""
+    return secrets.token_urlsafe(32)
 
 
 async def _load(request: Request) -> Ctx:
@@ -95,17 +113,20 @@ async def _load(request: Request) -> Ctx:
         request.headers.get("accept-language", ""),
     )
     i18n.activate(locale)
-    nonce = request.cookies.get(CSRF_COOKIE, "")
-    if len(nonce) < 32:
-        nonce = secrets.token_urlsafe(32)
+    sent_nonce = request.cookies.get(CSRF_COOKIE, "")
+    nonce = sent_nonce if len(sent_nonce) >= NONCE_MIN else new_nonce()
+    session = token if account is not None else ""
+    # What this request's own cookies entitle it to post: nothing for a nonce made just now.
+    expected = csrf_binding(session, sent_nonce)
     ctx = Ctx(
         request,
         account,
         locale,
-        csrf_token_for(nonce),
+        csrf_token_for(csrf_binding(session, nonce)),
         session_expired=bool(token) and account is None,
+        expected_csrf=csrf_token_for(expected) if expected else "",
     )
-    if nonce != request.cookies.get(CSRF_COOKIE):
+    if nonce != sent_nonce:
         ctx.new_cookies[CSRF_COOKIE] = nonce
     if account is not None:
         ctx.unread = await notifications.unread_count(account.actor)
@@ -113,7 +134,8 @@ async def _load(request: Request) -> Ctx:
 
 
 async def read_form(ctx: Ctx, uploads: bool = False) -> FormData:
-    """The posted form, after its CSRF token was checked against the cookie."""
+    """The posted form, after its CSRF token was checked against the session (or, signed
+    out, the pre-session cookie) it was issued for."""
     try:
         form = await ctx.request.form(
             max_files=8 if uploads else 0,
@@ -125,11 +147,10 @@ async def read_form(ctx: Ctx, uploads: bool = False) -> FormData:
             raise
         raise DomainError("The form could not be read. Please try again.") from None
     sent = form.get(CSRF_FIELD, "")
-    nonce = ctx.request.cookies.get(CSRF_COOKIE, "")
     if (
         not isinstance(sent, str)
-        or not nonce
-        or not hmac.compare_digest(sent, csrf_token_for(nonce))
+        or not ctx.expected_csrf
+        or not hmac.compare_digest(sent, ctx.expected_csrf)
     ):
         raise CsrfFailed("This form has expired. Go back, reload the page and try again.")
     return form

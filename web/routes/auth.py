@@ -10,11 +10,13 @@ from fediverse_intranet.errors import DomainError
 from fediverse_intranet.models import Account
 from fediverse_intranet.services import accounts
 from web.context import (
+    CSRF_COOKIE,
     LANG_COOKIE,
     SESSION_COOKIE,
     Ctx,
     client_address,
     field_text,
+    new_nonce,
     read_form,
     view,
 )
@@ -28,7 +30,9 @@ def safe_next(target: str) -> str:
 
 
 async def _signed_in(ctx: Ctx, account: Account, target: str = "/") -> Response:
+    """A new session, and a new pre-session cookie: no token of the page before survives."""
     ctx.new_cookies[SESSION_COOKIE] = await accounts.start_session(account)
+    ctx.new_cookies[CSRF_COOKIE] = new_nonce()
     return RedirectResponse(safe_next(target), status_code=303)
 
 
@@ -98,6 +102,7 @@ async def logout(request: Request, ctx: Ctx) -> Response:
         if token:
             await accounts.end_session(token)
         ctx.new_cookies[SESSION_COOKIE] = ""
+        ctx.new_cookies[CSRF_COOKIE] = new_nonce()
     return RedirectResponse("/login", status_code=303)
 
 
