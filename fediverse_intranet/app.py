@@ -44,20 +44,36 @@ SECURITY_HEADERS = [
 ]
 
 
-class SecurityHeaders:
-    """Every response forbids framing, sniffing and foreign scripts."""
+def hsts_header(settings: Settings) -> list[tuple[bytes, bytes]]:
+    """``Strict-Transport-Security`` for answers over HTTPS: a year by default, no
+    ``includeSubDomains`` or ``preload`` (other hosts of the domain are not ours to bind)."""
+    if settings.hsts_max_age <= 0:
+        return []
+    return [(b"strict-transport-security", f"max-age={settings.hsts_max_age}".encode())]
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeaders:
+    """Every response forbids framing, sniffing and foreign scripts; over HTTPS it also
+    tells the browser to use HTTPS only (HSTS).
+
+    HTTPS means the request's scheme: ``serve`` answering TLS itself, or a proxy named in
+    ``FI_TRUSTED_PROXIES`` saying ``X-Forwarded-Proto: https`` (uvicorn believes the header
+    only from those). Never over plain HTTP, where a browser would ignore it anyway.
+    """
+
+    def __init__(self, app: ASGIApp, hsts: list[tuple[bytes, bytes]] | None = None) -> None:
         self.app = app
+        self.hsts = hsts or []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        extra = [*SECURITY_HEADERS, *(self.hsts if scope.get("scheme") == "https" else [])]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -116,9 +132,9 @@ class InboxFirst:
     """Inbox requests go straight to the inbox's own small ASGI app (``inbox.routes.asgi``)
     with the security headers; everything else to the web application."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: list[tuple[bytes, bytes]] | None = None) -> None:
         self.app = app
-        self.inbox = SecurityHeaders(inbox.asgi)
+        self.inbox = SecurityHeaders(inbox.asgi, hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await (self.inbox if inbox.is_inbox(scope) else self.app)(scope, receive, send)
@@ -153,8 +169,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # Outermost, so that every early answer (the body limit's 413 too) is drained.
             Middleware(AnswerThenDrain),
             Middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES),
-            Middleware(InboxFirst),
-            Middleware(SecurityHeaders),
+            Middleware(InboxFirst, hsts=hsts_header(settings)),
+            Middleware(SecurityHeaders, hsts=hsts_header(settings)),
             Middleware(ActivityNegotiation),
         ],
         exception_handlers={HTTPException: errors.http_error, Exception: errors.server_error},

@@ -34,6 +34,7 @@ class Settings:
     extra_ca_file: str
     tls_certfile: str = ""
     tls_keyfile: str = ""
+    hsts_max_age: int = 365 * 86400
 
     @property
     def domain(self) -> str:
@@ -168,4 +169,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         extra_ca_file=_existing_file("FI_EXTRA_CA_FILE", env.get("FI_EXTRA_CA_FILE", "")),
         tls_certfile=certfile,
         tls_keyfile=keyfile,
+        hsts_max_age=_int("FI_HSTS_MAX_AGE", env.get("FI_HSTS_MAX_AGE", "31536000"), 0, 63072000),
     )
