@@ -9,7 +9,7 @@ request to the ``/ap`` prefix when it asks for ActivityStreams JSON.
 Every refusal is a 4xx with ``{"error": reason}``; no input a peer can send makes a 500.
 Posts are served to unsigned requests only when public. Followers-only and direct posts are
 served to a signed request (signed fetch, :func:`_requesting_actor`) from a server that has
-a follower of the author, or a mentioned person (:func:`_may_fetch`); organisation-only
+a follower of the author, or a mentioned person (``services.fetch_audience``); organisation-only
 posts never are.
 """
 
@@ -35,25 +35,21 @@ from fediverse_intranet import instance
 from fediverse_intranet.models import (
     Account,
     Actor,
-    Follow,
     Group,
     GroupAccess,
-    Membership,
-    MemberState,
-    Mention,
     Post,
     Visibility,
 )
 from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import (
     federation_policy,
+    fetch_audience,
     remote_directory,
     remote_groups,
     signed_requests,
 )
 from fediverse_intranet.services.accounts import USERNAME_RE
 from fediverse_intranet.services.remote_actors import is_http_uri
-from fediverse_intranet.services.visibility import can_view
 from outbox import documents
 
 log = logging.getLogger(__name__)
@@ -165,51 +161,9 @@ async def _local_group(raw: str, signer: Actor | None) -> Group:
         )
     if group is None:
         raise Refused(404, "no such person here")
-    if group.access == GroupAccess.SECRET and not await _knows_secret(group, signer):
+    if group.access == GroupAccess.SECRET and not await fetch_audience.knows_secret(group, signer):
         raise Refused(404, "no such person here")
     return group
-
-
-async def _knows_secret(group: Group, signer: Actor | None) -> bool:
-    if signer is None:
-        return False
-    rows = Membership.filter(group_id=group.id, state__in=[MemberState.MEMBER, MemberState.INVITED])
-    if signer.is_local:
-        return await rows.filter(actor_id=signer.id).exists()
-    return await rows.filter(actor__domain=signer.domain).exists()
-
-
-async def _may_fetch(post: Post, signer: Actor | None) -> bool:
-    """Who on another server may fetch a post: anyone for public ones; followers-only ones
-    by a server where someone follows the author (or is mentioned), direct ones by a server
-    where someone is mentioned.
-
-    A server, not only a person: a peer fetches with whichever key it likes (Mastodon's
-    authorized fetch often signs with its instance actor), and it would deliver the post to
-    its followers or mentioned people anyway. Organisation-only posts never get here.
-    """
-    if post.visibility == Visibility.PUBLIC:
-        return True
-    if signer is None:
-        return False
-    if signer.is_local:
-        return await can_view(post, signer)
-    if post.visibility == Visibility.MEMBERS:  # a closed group's: its members' servers
-        group = await Group.filter(id=post.group_id or 0).select_related("actor").first()
-        if group is None:
-            return False
-        if await remote_groups.server_has_member(group, signer):
-            return True
-        # A group elsewhere knows members we do not: ask it (the member's server where the
-        # post was written is asked by the other members' servers, which check it there).
-        return not group.actor.is_local and await remote_groups.group_vouches(group, signer)
-    mentioned = Mention.filter(post_id=post.id, actor__domain=signer.domain)
-    if post.visibility == Visibility.FOLLOWERS:
-        follows = Follow.filter(
-            followee_id=post.author_id, accepted=True, follower__domain=signer.domain
-        )
-        return await follows.exists() or await mentioned.exists()
-    return post.visibility == Visibility.DIRECT and await mentioned.exists()
 
 
 # Discovery
@@ -488,7 +442,7 @@ async def _served_post(request: Request) -> Post:
         or not post.author.is_local
         or post.visibility == Visibility.ORGANISATION
         or not await Account.filter(actor_id=post.author_id, is_active=True).exists()
-        or not await _may_fetch(post, signer)
+        or not await fetch_audience.may_fetch(post, signer)
     ):
         raise Refused(404, "no such post")
     return post

@@ -244,7 +244,7 @@ async def test_photo_upload_is_stored_stripped_and_shown(browser, alice, bob):
     served = await (await browser(alice)).get(f"/media/{actor.photo}")
     assert served.status_code == 200
     assert served.headers["content-type"] == "image/jpeg"
-    assert served.headers["cache-control"] == "private, max-age=86400"
+    assert served.headers["cache-control"] == "public, max-age=86400"  # in the actor's icon
     assert served.content == stored
 
 
@@ -298,16 +298,15 @@ async def test_upload_without_a_file_is_a_field_error(browser, bob):
     assert (await actor_of(bob)).photo == ""
 
 
-async def test_media_is_for_signed_in_people_only(browser, client, bob):
+async def test_a_persons_photo_is_public_and_other_names_are_404(browser, client, bob):
+    """Other servers show the photo our actor documents name as ``icon``: no sign-in."""
     person = await browser(bob)
     await person.submit("/settings/photo", files={"photo": ("a.jpg", jpeg_with_metadata(), "")})
     name = (await actor_of(bob)).photo
     anonymous = await client.get(f"/media/{name}")
-    assert anonymous.status_code in (303, 401)
-    assert anonymous.status_code != 303 or anonymous.headers["location"].startswith("/login")
-    assert anonymous.headers.get("content-type", "").startswith("text/html") or not (
-        anonymous.content
-    )
+    assert anonymous.status_code == 200
+    assert anonymous.headers["content-type"] == "image/jpeg"
+    assert "set-cookie" not in anonymous.headers  # a cacheable answer carries no cookie
     assert (await person.get("/media/nothing-here.jpg")).status_code == 404
     assert (await person.get("/media/..%2Fdatabase.sqlite3")).status_code == 404
 

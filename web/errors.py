@@ -29,7 +29,8 @@ MESSAGES = {
 }
 
 
-def _page(request: Request, status: int) -> Response:
+def page(request: Request, status: int) -> Response:
+    """The error page (or JSON, for a client that asks only for JSON) for a status."""
     i18n.activate(
         i18n.choose_locale(
             request.cookies.get("fi_lang", ""), request.headers.get("accept-language", "")
@@ -46,9 +47,9 @@ def _page(request: Request, status: int) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return _page(request, exc.status_code)
+    return page(request, exc.status_code)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _page(request, 500)
+    return page(request, 500)

@@ -91,8 +91,7 @@ class WebSession(Model):
 
 
 class LoginFailure(Model):
-    """One failed sign-in, written before the password is checked (a success removes it).
-    Recent rows per name and per address throttle guessing."""
+    """One failed sign-in. Recent rows per name and per address throttle guessing."""
 
     id = fields.IntField(primary_key=True)
     login = fields.CharField(max_length=254, db_index=True)

@@ -55,6 +55,7 @@ class Actor(Model):
     class Meta:
         table = "actor"
         unique_together = (("username", "domain"),)
+        indexes = (("photo",),)  # /media/{name} finds whose photo it is
 
     @property
     def is_group(self) -> bool:

@@ -137,7 +137,8 @@ class Attachment(Model):
 
     class Meta:
         table = "attachment"
-        indexes = (("post_id", "id"),)  # every timeline page loads its posts' images
+        # every timeline page loads its posts' images; /media/{name} finds what carries one
+        indexes = (("post_id", "id"), ("filename",))
 
 
 class Like(Model):

@@ -1,4 +1,4 @@
-"""People: profiles, the colleagues directory, following, personal settings and uploaded media."""
+"""People: profiles, the colleagues directory, following and personal settings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from fediverse_intranet.content import sanitize_html
@@ -19,7 +19,6 @@ from fediverse_intranet.models import Actor, Presence
 from fediverse_intranet.services import (
     accounts,
     endorsements,
-    media,
     profiles,
     remote_people,
     social,
@@ -34,7 +33,6 @@ from web.templating import TIMEZONE
 
 PROFILE_FIELDS = ("display_name", "job_title", "team", "location", "contact", "bio", "topics")
 LEVEL_PREFIX = "level_"  # the settings form's level of each topic: level_<topic>
-MEDIA_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png"}
 LOCAL_TIME_FORMAT = "%Y-%m-%dT%H:%M"
 ZONE = ZoneInfo(TIMEZONE)
 
@@ -330,23 +328,6 @@ async def settings_account(request: Request, ctx: Ctx) -> Response:
         )
 
 
-# --- uploaded media ----------------------------------------------------------------------------
-
-
-@view()
-async def media_file(request: Request, ctx: Ctx) -> Response:
-    name = request.path_params["name"]
-    path = media.path_of(name)
-    media_type = MEDIA_TYPES.get(name.rpartition(".")[2])
-    if path is None or media_type is None:
-        raise NotFound("This file does not exist.")
-    return FileResponse(
-        path,
-        media_type=media_type,
-        headers={"Cache-Control": "private, max-age=86400"},
-    )
-
-
 routes = [
     Route("/@{username}", profile, methods=["GET"]),
     Route("/@{username}/follow", follow, methods=["POST"]),
@@ -359,5 +340,4 @@ routes = [
     Route("/settings/photo/remove", remove_photo, methods=["POST"]),
     Route("/settings/presence", settings_presence, methods=["GET", "POST"]),
     Route("/settings/account", settings_account, methods=["GET", "POST"]),
-    Route("/media/{name}", media_file, methods=["GET"]),
 ]

@@ -1,0 +1,50 @@
+"""Who may fetch an uploaded file (``/media/{name}``): whoever may see what it belongs to.
+
+Other servers read the images our AS2 documents name (photos as ``icon``, post images as
+``attachment``) without signing in, so the file of a public post or a public profile is
+public. The image of a post that is not public is for whoever may see that post: the
+signed-in viewer (``visibility.can_view``) or a server allowed to fetch the post
+(``fetch_audience.may_fetch``, the rule of the signed fetches of posts). A file that
+belongs to nothing the asker may see does not exist for them (404, never 403).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from fediverse_intranet.models import Actor, Attachment, Group, GroupAccess, Post
+from fediverse_intranet.services import fetch_audience, memberships
+from fediverse_intranet.services.visibility import can_view
+
+
+class Access(StrEnum):
+    PUBLIC = "public"  # anyone, and any cache
+    PRIVATE = "private"  # this asker only: never from a shared cache
+
+
+async def access(filename: str, viewer: Actor | None, signer: Actor | None) -> Access | None:
+    """How the file may be served to this viewer (signed in here) or signer (a server's
+    key on a signed GET), or None when it is not theirs to see."""
+    found: Access | None = None
+    for attachment in await Attachment.filter(filename=filename, post_id__not_isnull=True):
+        post = await Post.get_or_none(id=attachment.post_id)
+        if post is None or post.deleted_at is not None:
+            continue
+        if await can_view(post, None):
+            return Access.PUBLIC
+        if await _may_see_post(post, viewer, signer):
+            found = Access.PRIVATE
+    for actor in await Actor.filter(photo=filename, domain=""):
+        group = await Group.get_or_none(actor_id=actor.id) if actor.is_group else None
+        if group is None or group.access != GroupAccess.SECRET:
+            return Access.PUBLIC  # a person's or a listed group's photo: in its actor document
+        member = await memberships.may_see_group(group, viewer)
+        if member or await fetch_audience.knows_secret(group, signer):
+            found = Access.PRIVATE
+    return found
+
+
+async def _may_see_post(post: Post, viewer: Actor | None, signer: Actor | None) -> bool:
+    if viewer is not None and await can_view(post, viewer):
+        return True
+    return signer is not None and await fetch_audience.may_fetch(post, signer)
