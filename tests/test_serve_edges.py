@@ -87,23 +87,28 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert, keyfile
 
 
+def _on_postgres(sql: str) -> None:
+    import asyncpg
+
+    url = os.environ["FI_TEST_DATABASE_URL"].replace("postgres://", "postgresql://", 1)
+
+    async def run() -> None:
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
 def _postgres_database() -> str:
     """A database of its own beside the test database, or "" without PostgreSQL."""
     url = os.environ.get("FI_TEST_DATABASE_URL", "")
     if not url:
         return ""
-    import asyncpg
-
     name = f"fi_serve_{secrets.token_hex(4)}"
-
-    async def create() -> None:
-        connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-        try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await connection.close()
-
-    asyncio.run(create())
+    _on_postgres(f'CREATE DATABASE "{name}"')
     return url.rsplit("/", 1)[0] + f"/{name}"
 
 
@@ -166,6 +171,8 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = _start(home, settings, "--workers", "2")
     yield server
     _stop(server)
+    if database:
+        _on_postgres(f'DROP DATABASE "{database.rsplit("/", 1)[1]}"')
 
 
 @pytest.fixture(scope="module")
