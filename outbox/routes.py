@@ -35,12 +35,8 @@ from fediverse_intranet import instance
 from fediverse_intranet.models import (
     Account,
     Actor,
-    Follow,
     Group,
     GroupAccess,
-    Membership,
-    MemberState,
-    Mention,
     Post,
     Visibility,
 )
@@ -50,10 +46,10 @@ from fediverse_intranet.services import (
     remote_directory,
     remote_groups,
     signed_requests,
+    visibility,
 )
 from fediverse_intranet.services.accounts import USERNAME_RE
 from fediverse_intranet.services.remote_actors import is_http_uri
-from fediverse_intranet.services.visibility import can_view
 from outbox import documents
 
 log = logging.getLogger(__name__)
@@ -165,51 +161,16 @@ async def _local_group(raw: str, signer: Actor | None) -> Group:
         )
     if group is None:
         raise Refused(404, "no such person here")
-    if group.access == GroupAccess.SECRET and not await _knows_secret(group, signer):
+    if not await visibility.may_know_group(group, signer):
         raise Refused(404, "no such person here")
     return group
 
 
-async def _knows_secret(group: Group, signer: Actor | None) -> bool:
-    if signer is None:
-        return False
-    rows = Membership.filter(group_id=group.id, state__in=[MemberState.MEMBER, MemberState.INVITED])
-    if signer.is_local:
-        return await rows.filter(actor_id=signer.id).exists()
-    return await rows.filter(actor__domain=signer.domain).exists()
-
-
 async def _may_fetch(post: Post, signer: Actor | None) -> bool:
-    """Who on another server may fetch a post: anyone for public ones; followers-only ones
-    by a server where someone follows the author (or is mentioned), direct ones by a server
-    where someone is mentioned.
-
-    A server, not only a person: a peer fetches with whichever key it likes (Mastodon's
-    authorized fetch often signs with its instance actor), and it would deliver the post to
-    its followers or mentioned people anyway. Organisation-only posts never get here.
-    """
-    if post.visibility == Visibility.PUBLIC:
-        return True
-    if signer is None:
-        return False
-    if signer.is_local:
-        return await can_view(post, signer)
-    if post.visibility == Visibility.MEMBERS:  # a closed group's: its members' servers
-        group = await Group.filter(id=post.group_id or 0).select_related("actor").first()
-        if group is None:
-            return False
-        if await remote_groups.server_has_member(group, signer):
-            return True
-        # A group elsewhere knows members we do not: ask it (the member's server where the
-        # post was written is asked by the other members' servers, which check it there).
-        return not group.actor.is_local and await remote_groups.group_vouches(group, signer)
-    mentioned = Mention.filter(post_id=post.id, actor__domain=signer.domain)
-    if post.visibility == Visibility.FOLLOWERS:
-        follows = Follow.filter(
-            followee_id=post.author_id, accepted=True, follower__domain=signer.domain
-        )
-        return await follows.exists() or await mentioned.exists()
-    return post.visibility == Visibility.DIRECT and await mentioned.exists()
+    """The rule of ``services.visibility.may_fetch``; a group elsewhere is asked whether
+    the signer's server has a member (the member's server where the post was written is
+    asked by the other members' servers, which check it there)."""
+    return await visibility.may_fetch(post, signer, ask_group=remote_groups.group_vouches)
 
 
 # Discovery
@@ -385,7 +346,8 @@ def _private(document: dict[str, Any], group: Group) -> Response:
 
 
 def _group_collection(which: str) -> Handler:
-    """A group's followers (a count), outbox, featured posts or moderators."""
+    """A group's followers (a count), outbox, featured posts or moderators (of a closed
+    group listed only to signed fetches from its members' servers, empty to anyone else)."""
 
     @refusing
     async def endpoint(request: Request) -> Response:
@@ -395,7 +357,8 @@ def _group_collection(which: str) -> Handler:
         if which == "followers" and asked is not None:
             return await _is_follower(group, signer, asked)
         if which == "moderators":
-            return _private(await documents.group_moderators_document(group), group)
+            listed = await visibility.may_list_members(group, signer)
+            return _private(await documents.group_moderators_document(group, listed), group)
         return _private(await documents.group_collection_document(group, which), group)
 
     return endpoint
@@ -406,10 +369,10 @@ async def _is_follower(group: Group, signer: Actor | None, asked: str) -> Respon
     for a members-only post by another server, learns whether to serve it (as Lemmy's
     ``?is_follower=`` for private communities). Answered only to a server with a member,
     so the member list does not leak."""
-    if not await remote_groups.server_has_member(group, signer):
+    if not await visibility.server_has_member(group, signer):
         raise Refused(404, "no such person here")
     host = urlsplit(asked).netloc.lower() if is_http_uri(asked) else ""
-    member = bool(host) and await remote_groups.host_has_member(group, host)
+    member = bool(host) and await visibility.host_has_member(group, host)
     document = {"id": f"{group.actor.uri}/followers", "isFollower": member}
     return _private(document, group)
 

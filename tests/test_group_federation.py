@@ -164,13 +164,13 @@ async def test_a_secret_group_exists_only_for_servers_with_someone_in_it(client,
     assert finger.status_code == 404
     assert (await signed_get(client, "/users/geheim")).status_code == 404
     assert (await signed_get(client, "/users/geheim", stranger)).status_code == 404
+    # A Follow from a server nobody invited gets no answer at all: no Reject tells it exists.
+    body = follow(stranger, f"{BASE_URL}/users/geheim")
+    assert (await deliver(client, stranger, body, "/users/geheim/inbox")).status_code == 404
 
     actor = await remote_groups.remote_actors.resolve_actor(invited.uri)
     await Membership.create(group=group, actor=actor, state=MemberState.INVITED)
     assert (await signed_get(client, "/users/geheim", invited)).status_code == 200
-    # A Follow from a server nobody invited gets no answer at all: no Reject tells it exists.
-    body = follow(stranger, f"{BASE_URL}/users/geheim")
-    assert (await deliver(client, stranger, body, "/users/geheim/inbox")).status_code == 404
 
 
 # --- joining our groups from elsewhere ------------------------------------------------------
