@@ -61,7 +61,7 @@ UNION
 SELECT id FROM (
   SELECT p.id AS id FROM membership gm JOIN post p ON p.group_id = gm.group_id
   WHERE gm.actor_id = :viewer AND gm.state = 'member' AND p.deleted_at IS NULL
-    AND p.in_reply_to_id IS NULL AND p.id < :before
+    AND +p.in_reply_to_id IS NULL AND p.id < :before
   ORDER BY p.id DESC LIMIT :n) grouped
 UNION
 SELECT id FROM (
@@ -74,6 +74,9 @@ SELECT id FROM (
   ORDER BY pt.post_id DESC LIMIT :n) tagged
 ORDER BY id DESC LIMIT :n
 """
+# ``grouped`` (and GROUP_SQL): ``+`` keeps SQLite off the (in_reply_to_id, id) index, which it
+# otherwise walks over every thread's first post checking memberships (55 ms instead of 4 ms at
+# 100,000 posts); the unary plus is a no-op on PostgreSQL.
 # ``followed`` and ``mentioned`` leave members-only posts out: those reach the home timeline
 # through ``grouped`` only, the first posts of threads in the groups the viewer is a member of.
 # ``tagged``: the post is checked in EXISTS, not joined, so the (tag_id, post_id) index stays the
@@ -131,7 +134,7 @@ ORDER BY pt.post_id DESC LIMIT :n
 
 GROUP_SQL = f"""
 SELECT p.id AS id FROM post p
-WHERE p.group_id = :group AND p.in_reply_to_id IS NULL AND p.pinned_at IS NULL
+WHERE p.group_id = :group AND +p.in_reply_to_id IS NULL AND p.pinned_at IS NULL
   AND p.id < :before AND {visible_sql("p")}
 ORDER BY p.id DESC LIMIT :n
 """
