@@ -8,7 +8,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0010_restore_sqlite_indexes")]
+    dependencies = [("models", "0011_queue_lease")]
 
     initial = False
 
