@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from starlette.requests import Request
@@ -18,8 +19,8 @@ from starlette.types import Receive, Scope, Send
 
 from activitypub import errors
 from activitypub.errors import FederationError
-from fediverse_intranet.models import Actor, Group, GroupAccess, InboxItem, Membership, WorkState
-from fediverse_intranet.services import clock, sql
+from fediverse_intranet.models import Actor, Group, InboxItem, WorkState
+from fediverse_intranet.services import clock, sql, visibility
 from inbox import verify
 from inbox.group_commit import GroupCommit
 from inbox.verify import InboxRefusal, Received
@@ -28,34 +29,45 @@ log = logging.getLogger(__name__)
 
 
 async def personal_inbox(request: Request, username: str) -> Response:
-    """A person's inbox, or a group's (groups share the handle space and the URL shape)."""
+    """A person's inbox, or a group's (groups share the handle space and the URL shape).
+
+    A name nobody has, a deactivated person and a secret group the signer's server may not
+    know of (``services.visibility.may_know_group``) get the same answer to the same
+    request: checked as any inbox POST is, then the 404 of a name nobody has."""
     username = username.lower()
     recipient = await Actor.filter(username=username, domain="", account__is_active=True).first()
-    secret = False
-    if recipient is None:
-        group = await Group.filter(actor__username=username, actor__domain="").first()
-        recipient = await Actor.get(id=group.actor_id) if group is not None else None
-        secret = group is not None and group.access == GroupAccess.SECRET
-    if recipient is None:
-        return _refused(request, InboxRefusal(404, "no such person here"))
-    return await _receive(request, recipient, secret=secret)
+    if recipient is not None:
+        return await _receive(request, recipient)
+    group = await Group.filter(actor__username=username, actor__domain="").first()
+    if group is None:
+        return await _receive(request, None, exists_for=_nobody)
+    actor = await Actor.get(id=group.actor_id)
+
+    async def knows(signer: Actor) -> bool:
+        return await visibility.may_know_group(group, signer)
+
+    return await _receive(request, actor, exists_for=knows)
+
+
+async def _nobody(signer: Actor) -> bool:
+    return False
 
 
 async def shared_inbox(request: Request) -> Response:
     return await _receive(request, None)
 
 
-async def _receive(request: Request, recipient: Actor | None, *, secret: bool = False) -> Response:
-    """``secret``: the inbox of a secret group, which exists only for those invited to it
-    or in it; anyone else gets the 404 of a name nobody has."""
+async def _receive(
+    request: Request,
+    recipient: Actor | None,
+    *,
+    exists_for: Callable[[Actor], Awaitable[bool]] | None = None,
+) -> Response:
+    """``exists_for``: whether the recipient exists for the verified signer; when not,
+    the 404 of a name nobody has."""
     try:
         received = await verify.receive(request)
-        if (
-            secret
-            and not await Membership.filter(
-                group__actor_id=recipient.id if recipient else 0, actor_id=received.signer.id
-            ).exists()
-        ):
+        if exists_for is not None and not await exists_for(received.signer):
             raise InboxRefusal(404, "no such person here")
     except FederationError as refusal:
         return _refused(request, refusal)

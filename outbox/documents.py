@@ -52,7 +52,7 @@ from fediverse_intranet.models import (
 # ``posts`` as a module, not ``from ... import tag_url``: the posts service imports this
 # module (through its fan-out) to write the activities of a change, and a name imported
 # from a half-loaded module would not exist yet.
-from fediverse_intranet.services import accounts, keys, profiles
+from fediverse_intranet.services import accounts, keys, profiles, visibility
 from fediverse_intranet.services import groups as group_rules
 from fediverse_intranet.services import posts as post_rules
 from fediverse_intranet.services.clock import now
@@ -391,7 +391,7 @@ async def outbox_document(actor: Actor, page: bool, before: int | None) -> dict:
     a public collection is no place for them, nor for organisation-only posts.
     """
     collection = endpoints(actor).outbox
-    public = Post.filter(author=actor, visibility=Visibility.PUBLIC, deleted_at=None)
+    public = Post.filter(visibility.LISTED, author=actor)
     if not page:
         return vocabulary.ordered_collection(collection, await public.count(), page_url(collection))
     if before is not None:
@@ -512,14 +512,17 @@ async def group_document(group: Group) -> dict:
     )
 
 
-async def group_moderators_document(group: Group) -> dict:
-    """Lemmy's moderators collection (the group's ``attributedTo``): owners and moderators."""
+async def group_moderators_document(group: Group, listed: bool = True) -> dict:
+    """Lemmy's moderators collection (the group's ``attributedTo``): owners and moderators;
+    empty unless ``listed`` (``services.visibility.may_list_members``)."""
     rows = (
         await Membership.filter(
             group=group, state=MemberState.MEMBER, role__in=[MemberRole.OWNER, MemberRole.MODERATOR]
         )
         .select_related("actor")
         .order_by("id")
+        if listed
+        else []
     )
     items = [row.actor.uri for row in rows]
     return {
@@ -539,9 +542,7 @@ async def group_collection_document(group: Group, which: str) -> dict:
     members = Membership.filter(group=group, state=MemberState.MEMBER)
     if which == "followers":
         return vocabulary.ordered_collection(urls.followers, await members.count())
-    posts = Post.filter(group=group, deleted_at=None, visibility=Visibility.PUBLIC)
-    if group.members_only:
-        posts = posts.filter(id=0)  # nothing of a closed group is public
+    posts = Post.filter(visibility.LISTED, group=group)  # nothing of a closed group
     if which == "featured":
         posts = posts.filter(pinned_at__not_isnull=True)
     rows = await posts.order_by("-id").limit(PAGE_SIZE).select_related("author")

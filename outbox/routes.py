@@ -9,7 +9,7 @@ request to the ``/ap`` prefix when it asks for ActivityStreams JSON.
 Every refusal is a 4xx with ``{"error": reason}``; no input a peer can send makes a 500.
 Posts are served to unsigned requests only when public. Followers-only and direct posts are
 served to a signed request (signed fetch, :func:`_requesting_actor`) from a server that has
-a follower of the author, or a mentioned person (``services.fetch_audience``); organisation-only
+a follower of the author, or a mentioned person (``services.visibility``); organisation-only
 posts never are.
 """
 
@@ -43,10 +43,10 @@ from fediverse_intranet.models import (
 from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import (
     federation_policy,
-    fetch_audience,
     remote_directory,
     remote_groups,
     signed_requests,
+    visibility,
 )
 from fediverse_intranet.services.accounts import USERNAME_RE
 from fediverse_intranet.services.remote_actors import is_http_uri
@@ -161,9 +161,16 @@ async def _local_group(raw: str, signer: Actor | None) -> Group:
         )
     if group is None:
         raise Refused(404, "no such person here")
-    if group.access == GroupAccess.SECRET and not await fetch_audience.knows_secret(group, signer):
+    if not await visibility.may_know_group(group, signer):
         raise Refused(404, "no such person here")
     return group
+
+
+async def _may_fetch(post: Post, signer: Actor | None) -> bool:
+    """The rule of ``services.visibility.may_fetch``; a group elsewhere is asked whether
+    the signer's server has a member (the member's server where the post was written is
+    asked by the other members' servers, which check it there)."""
+    return await visibility.may_fetch(post, signer, ask_group=remote_groups.group_vouches)
 
 
 # Discovery
@@ -339,7 +346,8 @@ def _private(document: dict[str, Any], group: Group) -> Response:
 
 
 def _group_collection(which: str) -> Handler:
-    """A group's followers (a count), outbox, featured posts or moderators."""
+    """A group's followers (a count), outbox, featured posts or moderators (of a closed
+    group listed only to signed fetches from its members' servers, empty to anyone else)."""
 
     @refusing
     async def endpoint(request: Request) -> Response:
@@ -349,7 +357,8 @@ def _group_collection(which: str) -> Handler:
         if which == "followers" and asked is not None:
             return await _is_follower(group, signer, asked)
         if which == "moderators":
-            return _private(await documents.group_moderators_document(group), group)
+            listed = await visibility.may_list_members(group, signer)
+            return _private(await documents.group_moderators_document(group, listed), group)
         return _private(await documents.group_collection_document(group, which), group)
 
     return endpoint
@@ -360,10 +369,10 @@ async def _is_follower(group: Group, signer: Actor | None, asked: str) -> Respon
     for a members-only post by another server, learns whether to serve it (as Lemmy's
     ``?is_follower=`` for private communities). Answered only to a server with a member,
     so the member list does not leak."""
-    if not await remote_groups.server_has_member(group, signer):
+    if not await visibility.server_has_member(group, signer):
         raise Refused(404, "no such person here")
     host = urlsplit(asked).netloc.lower() if is_http_uri(asked) else ""
-    member = bool(host) and await remote_groups.host_has_member(group, host)
+    member = bool(host) and await visibility.host_has_member(group, host)
     document = {"id": f"{group.actor.uri}/followers", "isFollower": member}
     return _private(document, group)
 
@@ -442,7 +451,7 @@ async def _served_post(request: Request) -> Post:
         or not post.author.is_local
         or post.visibility == Visibility.ORGANISATION
         or not await Account.filter(actor_id=post.author_id, is_active=True).exists()
-        or not await fetch_audience.may_fetch(post, signer)
+        or not await _may_fetch(post, signer)
     ):
         raise Refused(404, "no such post")
     return post

@@ -140,13 +140,18 @@ async def test_groups_count_and_moderators_are_named(app):
         owner_account,
         groups.GroupForm(handle="geheim", name="Geheim", topics="paspoorten", access="secret"),
     )
-    assert group and secret
+    closed = await groups.create_group(
+        owner_account,
+        groups.GroupForm(handle="raad", name="Raad", topics="paspoorten", access="closed"),
+    )
+    assert group and secret and closed
     owner = await Actor.get(id=owner_account.actor_id)
     await expertise.rescore(owner)
     found = await expertise.find_experts(["paspoorten"], ALL, owner)
     assert names(found) == ["mod"]
-    assert found[0].moderated == ["Paspoortzaken"]  # the secret group is not named
-    assert found[0].scores[0].moderates == 1
+    # Neither the secret group nor the closed one (whose moderators are for its members).
+    assert found[0].moderated == ["Paspoortzaken"]
+    assert found[0].scores[0].moderates == 2  # a count names nobody's group
 
 
 async def test_remote_people_only_with_consent(app):

@@ -164,13 +164,13 @@ async def test_a_secret_group_exists_only_for_servers_with_someone_in_it(client,
     assert finger.status_code == 404
     assert (await signed_get(client, "/users/geheim")).status_code == 404
     assert (await signed_get(client, "/users/geheim", stranger)).status_code == 404
+    # A Follow from a server nobody invited gets no answer at all: no Reject tells it exists.
+    body = follow(stranger, f"{BASE_URL}/users/geheim")
+    assert (await deliver(client, stranger, body, "/users/geheim/inbox")).status_code == 404
 
     actor = await remote_groups.remote_actors.resolve_actor(invited.uri)
     await Membership.create(group=group, actor=actor, state=MemberState.INVITED)
     assert (await signed_get(client, "/users/geheim", invited)).status_code == 200
-    # A Follow from a server nobody invited gets no answer at all: no Reject tells it exists.
-    body = follow(stranger, f"{BASE_URL}/users/geheim")
-    assert (await deliver(client, stranger, body, "/users/geheim/inbox")).status_code == 404
 
 
 # --- joining our groups from elsewhere ------------------------------------------------------
@@ -764,3 +764,68 @@ async def test_a_members_server_may_ask_whether_another_server_has_a_member(clie
         assert (await signed_get(client, path + quote(inside.uri, safe=""))).status_code == 404
     finally:
         await elsewhere.stop()
+
+
+# --- what outsiders learn (issue 19, point 10) ---------------------------------------------
+
+
+async def test_a_closed_groups_moderators_are_listed_only_to_its_members_servers(
+    client, bob, remote
+):
+    group = await make_group(bob, handle="raad", access="closed")
+    outsider, inside = remote.add("outsider"), remote.add("inside")
+    path = "/users/raad/moderators"
+
+    for who in (None, outsider):
+        response = await signed_get(client, path, who)
+        assert response.status_code == 200
+        assert response.json()["orderedItems"] == [], who
+        assert response.headers["cache-control"] == "private, no-store"
+    await member(group, inside)
+    listed = (await signed_get(client, path, inside)).json()["orderedItems"]
+    assert listed == [f"{BASE_URL}/users/bob"]
+    await make_group(bob, handle="open")  # an open group's stay public
+    open_list = (await signed_get(client, "/users/open/moderators")).json()["orderedItems"]
+    assert open_list == [f"{BASE_URL}/users/bob"]
+
+
+async def test_a_secret_groups_inbox_answers_outsiders_as_a_name_nobody_has(client, bob, remote):
+    """Unsigned, badly signed or well signed: the same status and body as /users/nobody."""
+    await make_group(bob, handle="geheim", access="secret")
+    stranger = remote.add("stranger")
+    body = follow(stranger, f"{BASE_URL}/users/geheim")
+    for path in ("/users/geheim/inbox", "/groups/geheim/inbox"):
+        nobody = path.replace("geheim", "niemand")
+        signed_well = [await deliver(client, stranger, body, p) for p in (path, nobody)]
+        unsigned = [
+            await client.post(
+                p, content=json.dumps(body), headers={"Content-Type": "application/activity+json"}
+            )
+            for p in (path, nobody)
+        ]
+        broken = [await client.post(p, content=b"{", headers={}) for p in (path, nobody)]
+        for secret, unknown in (signed_well, unsigned, broken):
+            assert (secret.status_code, secret.json()) == (unknown.status_code, unknown.json())
+        assert signed_well[0].status_code == 404
+    assert not await InboxItem.exists()
+
+
+async def test_a_banned_members_edit_from_elsewhere_is_not_taken(client, bob, remote):
+    group = await make_group(bob)
+    await group.fetch_related("actor")
+    carol = remote.add("carol")
+    actor = await member(group, carol)
+    body = create(carol)
+    assert (await deliver(client, carol, body, "/users/omgevingswet/inbox")).status_code == 202
+    await run()
+    assert await Post.filter(uri=body["object"]["id"], group_id=group.id).exists()
+    await memberships.ban(group, bob.actor, actor)
+
+    edited = {**body["object"], "content": "<p>Nu anders</p>", "updated": "2025-05-02T10:00:00Z"}
+    update = {"@context": AS, "id": carol.uri + "/updates/9", "type": "Update"}
+    update.update(actor=carol.uri, to=body["to"], cc=body["cc"], object=edited)
+    await deliver(client, carol, update, "/users/omgevingswet/inbox")
+    await run()
+    assert "banned" in await outcome(update["id"])
+    stored = await Post.get(uri=body["object"]["id"])
+    assert stored.content_html == "<p>Bericht 1</p>"

@@ -65,12 +65,14 @@ class Post(Model):
 
     class Meta:
         table = "post"
-        # in_reply_to_uri: a stored remote post looks for replies that arrived before it
+        # in_reply_to_uri: a stored remote post looks for replies that arrived before it;
+        # in_reply_to_id: lists count the replies each viewer may see
         indexes = (
             ("author_id", "id"),
             ("visibility", "id"),
             ("in_reply_to_uri",),
             ("group_id", "id"),
+            ("in_reply_to_id", "id"),
         )
 
     @property

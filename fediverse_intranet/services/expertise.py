@@ -342,7 +342,9 @@ async def _explain(ranked: list[dict[str, Any]], tag_ids: set[int]) -> list[Expe
             actor_id__in=ids,
             state=MemberState.MEMBER,
             role__in=(MemberRole.OWNER, MemberRole.MODERATOR),
-            group__access__not=GroupAccess.SECRET,
+            # A closed group's moderators are listed to its members only: shown to all
+            # here, only open groups' moderators are named.
+            group__access=GroupAccess.OPEN,
             group__actor__topics__tag_id__in=tag_ids,
         )
         .distinct()

@@ -5,15 +5,10 @@ deliveries commit with the change or not at all. Activity ids come from the rows
 post's id, the stored Like or Boost id, the edit's time), so the same change queues the same
 activity and ``deliveries.enqueue`` never adds it twice to one inbox.
 
-The audience of a local post, as Mastodon reaches it:
-
-- public and followers-only: the author's accepted followers on other servers (one shared
-  inbox per server), the people it mentions, and the author of the post it answers;
-- direct: the mentioned people only (a reply's parent author is one of them);
-- organisation-only: nobody elsewhere, ever.
-
-Nobody who blocked the author (``Block``: a remote blocker, our person the target) is sent
-anything by that author.
+Who a local post reaches is decided in ``services.visibility.delivery_audience``, next to
+who may see it: public and followers-only posts the author's followers elsewhere and the
+people mentioned, direct posts the mentioned people, organisation-only posts nobody
+elsewhere; never anyone who blocked the author.
 
 A post in a group (FEP-1b12) reaches people through the group instead: in a group of ours
 the group wraps the author's activity, unchanged, in an ``Announce`` to its members'
@@ -31,51 +26,28 @@ from typing import Any
 from activitypub import vocabulary
 from fediverse_intranet.models import (
     Actor,
-    Block,
     Boost,
-    Follow,
     Group,
     Like,
     Membership,
     MemberState,
-    Mention,
     Post,
     Visibility,
 )
-from fediverse_intranet.services import deliveries, keys
+from fediverse_intranet.services import deliveries, keys, visibility
 from fediverse_intranet.services.clock import now
 from outbox import documents
 
-
-async def remote_followers(actor: Actor) -> list[Actor]:
-    rows = await Follow.filter(
-        followee_id=actor.id, accepted=True, follower__domain__not=""
-    ).select_related("follower")
-    return [row.follower for row in rows]
-
-
-async def _unblocked(sender: Actor, people: Iterable[Actor]) -> list[Actor]:
-    """Remote people, once each, leaving out those who blocked ``sender``."""
-    blockers = set(await Block.filter(target_id=sender.id).values_list("blocker_id", flat=True))
-    chosen: dict[int, Actor] = {}
-    for person in people:
-        if not person.is_local and person.id not in blockers:
-            chosen.setdefault(person.id, person)
-    return list(chosen.values())
+# The audience rule lives in ``services.visibility``, with who may see and fetch a post.
+remote_followers = visibility.remote_followers
+_unblocked = visibility.unblocked
 
 
 async def post_audience(post: Post) -> list[Actor]:
-    """The remote people a local post reaches (``post.author`` loaded)."""
-    if post.visibility == Visibility.ORGANISATION or not post.author.is_local:
+    """The remote people a local post outside groups reaches (``post.author`` loaded)."""
+    if post.group_id is not None:
         return []
-    people = [m.actor for m in await Mention.filter(post_id=post.id).select_related("actor")]
-    if post.visibility in (Visibility.PUBLIC, Visibility.FOLLOWERS):
-        people += await remote_followers(post.author)
-        if post.in_reply_to_id:
-            parent = await Post.filter(id=post.in_reply_to_id).select_related("author").first()
-            if parent is not None:
-                people.append(parent.author)
-    return await _unblocked(post.author, people)
+    return await visibility.delivery_audience(post)
 
 
 async def _reached(post: Post) -> list[Actor]:
@@ -248,12 +220,7 @@ async def _through_group(post: Post, activity: dict, actor: Actor | None = None)
     return True
 
 
-async def members_elsewhere(group: Group) -> list[Actor]:
-    """A group's members on other servers: where its announces go (never anyone else)."""
-    rows = await Membership.filter(
-        group_id=group.id, state=MemberState.MEMBER, actor__domain__not=""
-    ).select_related("actor")
-    return [row.actor for row in rows]
+members_elsewhere = visibility.group_members_elsewhere
 
 
 def announce_id(group: Actor, activity_id: str) -> str:

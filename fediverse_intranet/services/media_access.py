@@ -4,7 +4,7 @@ Other servers read the images our AS2 documents name (photos as ``icon``, post i
 ``attachment``) without signing in, so the file of a public post or a public profile is
 public. The image of a post that is not public is for whoever may see that post: the
 signed-in viewer (``visibility.can_view``) or a server allowed to fetch the post
-(``fetch_audience.may_fetch``, the rule of the signed fetches of posts). A file that
+(``visibility.may_fetch``, the rule of the signed fetches of posts). A file that
 belongs to nothing the asker may see does not exist for them (404, never 403).
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from fediverse_intranet.models import Actor, Attachment, Group, GroupAccess, Post
-from fediverse_intranet.services import fetch_audience, memberships
+from fediverse_intranet.services import memberships, remote_groups, visibility
 from fediverse_intranet.services.visibility import can_view
 
 
@@ -39,7 +39,7 @@ async def access(filename: str, viewer: Actor | None, signer: Actor | None) -> A
         if group is None or group.access != GroupAccess.SECRET:
             return Access.PUBLIC  # a person's or a listed group's photo: in its actor document
         member = await memberships.may_see_group(group, viewer)
-        if member or await fetch_audience.knows_secret(group, signer):
+        if member or await visibility.may_know_group(group, signer):
             found = Access.PRIVATE
     return found
 
@@ -47,4 +47,6 @@ async def access(filename: str, viewer: Actor | None, signer: Actor | None) -> A
 async def _may_see_post(post: Post, viewer: Actor | None, signer: Actor | None) -> bool:
     if viewer is not None and await can_view(post, viewer):
         return True
-    return signer is not None and await fetch_audience.may_fetch(post, signer)
+    return signer is not None and await visibility.may_fetch(
+        post, signer, ask_group=remote_groups.group_vouches
+    )

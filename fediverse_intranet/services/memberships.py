@@ -24,7 +24,7 @@ from fediverse_intranet.models import (
     MemberState,
     NotificationKind,
 )
-from fediverse_intranet.services import fanout, keys, notifications
+from fediverse_intranet.services import fanout, keys, notifications, visibility
 
 MODERATING = (MemberRole.OWNER, MemberRole.MODERATOR)
 MAX_PENDING_PER_GROUP = 500  # a flood of join requests stops here until moderators catch up
@@ -71,16 +71,14 @@ async def is_member(group: Group, actor: Actor | None) -> bool:
 
 
 async def may_see_group(group: Group, viewer: Actor | None) -> bool:
-    """A secret group exists only for its members and the people invited to it."""
-    if group.access != GroupAccess.SECRET:
-        return True
-    row = await membership(group, viewer)
-    return row is not None and row.state in (MemberState.MEMBER, MemberState.INVITED)
+    """A secret group exists only for its members and the people invited to it
+    (``services.visibility.may_know_group``)."""
+    return await visibility.may_know_group(group, viewer)
 
 
 async def may_see_members(group: Group, viewer: Actor | None) -> bool:
     """An open group's member list is public; a closed or secret group's is for members."""
-    return group.access == GroupAccess.OPEN or await is_member(group, viewer)
+    return await visibility.may_list_members(group, viewer)
 
 
 async def runs_here(group: Group) -> bool:
@@ -94,6 +92,13 @@ async def can_moderate(group: Group, actor: Actor | None) -> bool:
     if row is None or row.state != MemberState.MEMBER or row.role not in MODERATING:
         return False
     return await runs_here(group)
+
+
+async def banned_from(group_id: int, actor: Actor) -> bool:
+    """Checked at every write in the group, edits included, not only at posting time."""
+    return await Membership.filter(
+        group_id=group_id, actor_id=actor.id, state=MemberState.BANNED
+    ).exists()
 
 
 async def require_member(group: Group, actor: Actor) -> Membership:

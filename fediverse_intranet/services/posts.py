@@ -42,7 +42,15 @@ from fediverse_intranet.models import (
     Tag,
     Visibility,
 )
-from fediverse_intranet.services import fanout, groups, media, memberships, notifications, sql
+from fediverse_intranet.services import (
+    fanout,
+    groups,
+    media,
+    memberships,
+    notifications,
+    sql,
+    visibility,
+)
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.visibility import can_view
 from outbox import documents
@@ -117,14 +125,21 @@ def _check(draft: Draft, kept_images: int = 0) -> Draft:
     return Draft(source, draft.kind, title, draft.visibility, draft.images)
 
 
-async def _mentioned_actors(refs: tuple[MentionRef, ...]) -> dict[MentionRef, Actor]:
+async def _mentioned_actors(refs: tuple[MentionRef, ...], author: Actor) -> dict[MentionRef, Actor]:
+    """The people and groups named that exist for the author: a secret group the author
+    is not in (nor invited to) is a name nobody has, left as plain text."""
     local_domain = instance.current().domain
     found: dict[MentionRef, Actor] = {}
     for ref in refs:
         domain = "" if ref.domain in (None, local_domain) else ref.domain
         actor = await Actor.filter(username=ref.username, domain=domain).first()
-        if actor is not None:
-            found[ref] = actor
+        if actor is None:
+            continue
+        if actor.is_group:
+            group = await Group.filter(actor_id=actor.id).first()
+            if group is not None and not await visibility.may_know_group(group, author):
+                continue
+        found[ref] = actor
     return found
 
 
@@ -138,14 +153,14 @@ def _all_mention_refs(source: str) -> tuple[MentionRef, ...]:
     return tuple(refs)
 
 
-async def _render(source: str) -> tuple[str, tuple[str, ...], list[Actor]]:
+async def _render(source: str, author: Actor) -> tuple[str, tuple[str, ...], list[Actor]]:
     """Markdown to sanitised HTML, linking the tags and the people who exist."""
     refs = tuple(dict.fromkeys(_all_mention_refs(source)))
     if len(refs) > MAX_MENTIONS:  # each is a query, and each mention a notification
         raise InvalidInput(
             "Mention at most %(max)s people in one post.", field="source", max=MAX_MENTIONS
         )
-    known = await _mentioned_actors(refs)
+    known = await _mentioned_actors(refs, author)
     rendered = render_markdown(
         source,
         tag_url=tag_url,
@@ -252,6 +267,13 @@ async def _mentioned_group(author: Actor, draft: Draft, mentioned: list[Actor]) 
     return usable[0] if draft.visibility in (Visibility.PUBLIC, in_group) else None
 
 
+async def require_not_banned(group_id: int, author: Actor) -> None:
+    """Someone banned from a group since they posted there can no longer change what the
+    group shows: no edits (and no new posts, which need a member)."""
+    if await memberships.banned_from(group_id, author):
+        raise PermissionDenied("You are banned from this group.")
+
+
 async def _require_writable(group: Group | int) -> None:
     """An archived group is read-only: no posts, replies or edits (a project past its end
     date is archived on the way)."""
@@ -282,7 +304,7 @@ async def create_post(
     """A new post or reply, optionally in a group (see the module's docstring)."""
     draft = _check(draft)
     parent = await visible_post(in_reply_to, author) if in_reply_to else None
-    html, hashtags, mentioned = await _render(draft.source)
+    html, hashtags, mentioned = await _render(draft.source, author)
     if group is None and parent is None:
         group = await _mentioned_group(author, draft, mentioned)
     group = await _group_for(author, draft, parent, group)
@@ -343,12 +365,13 @@ async def edit_post(post_id: int, editor: Account, source: str, title: str = "")
     """Change the text; the previous version is kept so the history shows what changed."""
     post = await _own_post(post_id, editor)
     if post.group_id is not None:
+        await require_not_banned(post.group_id, post.author)
         await _require_writable(post.group_id)
     kept_images = await Attachment.filter(post=post).count()
     draft = _check(Draft(source, post.kind, title, post.visibility), kept_images)
     if draft.source == post.source and draft.title == post.title:
         return post  # nothing changed: no revision, no re-render
-    html, hashtags, mentioned = await _render(draft.source)
+    html, hashtags, mentioned = await _render(draft.source, post.author)
     if post.visibility == Visibility.MEMBERS and post.group_id is not None:
         mentioned = await _members_among(post.group_id, mentioned)
     before = [m.actor for m in await Mention.filter(post=post).select_related("actor")]

@@ -193,22 +193,6 @@ async def attach_post(group: Group, stored: Post, author: Actor) -> bool:
     return True
 
 
-async def server_has_member(group: Group, signer: Actor | None) -> bool:
-    """Whether the signer of a request is, or shares a server with, a member of the group."""
-    if signer is None:
-        return False
-    members = Membership.filter(group_id=group.id, state=MemberState.MEMBER)
-    if signer.is_local:
-        return await members.filter(actor_id=signer.id).exists()
-    return await members.filter(actor__domain=signer.domain).exists()
-
-
-async def host_has_member(group: Group, host: str) -> bool:
-    return await Membership.filter(
-        group_id=group.id, state=MemberState.MEMBER, actor__domain=host
-    ).exists()
-
-
 async def group_vouches(group: Group, signer: Actor) -> bool:
     """Whether a group elsewhere says the signer's server has a member (its followers
     collection with ``?is_follower=``, asked with our instance actor's signature, as a

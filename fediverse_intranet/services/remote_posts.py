@@ -44,6 +44,7 @@ from fediverse_intranet.models import (
 )
 from fediverse_intranet.services import (
     federation_policy,
+    memberships,
     notifications,
     posts,
     remote_client,
@@ -202,6 +203,8 @@ async def store(
 async def update(post: RemoteObject, author: Actor) -> Post:
     """Apply an edit by the post's author; the previous text is kept as a revision."""
     stored = await _authored(post.id, author, "edit")
+    if stored.group_id is not None and await memberships.banned_from(stored.group_id, author):
+        raise NotTaken("the author is banned from the group")
     seen = stored.edited_at
     if seen is not None and post.updated is not None and post.updated <= seen:
         raise NotTaken("an older or the same version")  # out of order, or sent again

@@ -17,7 +17,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from fediverse_intranet.models import Actor, Group, Post
-from fediverse_intranet.services import search_index, sql
+from fediverse_intranet.services import search_index, sql, visibility
 from fediverse_intranet.services.visibility import visible_sql
 
 LIMIT = 20
@@ -123,7 +123,7 @@ async def find_posts(viewer: Actor, terms: list[str], limit: int = LIMIT) -> lis
         limit=limit,
     )
     posts = await Post.filter(id__in=found).select_related("author", "group__actor")
-    return _in_order(found, posts)
+    return _in_order(found, await visibility.visible_posts(posts, viewer))
 
 
 RARE = 2000

@@ -23,6 +23,7 @@ from fediverse_intranet.models import (
     Announcement,
     Block,
     Follow,
+    Group,
     Mute,
     MuteKind,
     NotificationKind,
@@ -31,20 +32,26 @@ from fediverse_intranet.models import (
     TagFollow,
     Visibility,
 )
-from fediverse_intranet.services import deliveries, federation_policy, notifications
+from fediverse_intranet.services import deliveries, federation_policy, notifications, visibility
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.keys import ensure_keys
 
 MAX_MUTE_WORD = 100
 
 
-async def find_person(handle: str) -> Actor:
-    """A person by ``username`` or ``username@domain`` (the domain of this instance is local)."""
+async def find_person(handle: str, viewer: Actor) -> Actor:
+    """A person (or group: they share the handle space) by ``username`` or
+    ``username@domain`` (the domain of this instance is local). A secret group the viewer
+    may not know of is a name nobody has: the same answer, the same words."""
     name, _, domain = handle.strip().lower().removeprefix("@").partition("@")
     if domain == instance.current().domain:
         domain = ""
     fits = len(name) <= 64 and len(domain) <= 255  # longer is a ValidationError in the query
     actor = await Actor.filter(username=name, domain=domain).first() if fits else None
+    if actor is not None and actor.is_group:
+        group = await Group.filter(actor_id=actor.id).first()
+        if group is not None and not await visibility.may_know_group(group, viewer):
+            actor = None
     if actor is None:
         raise NotFound("Nobody with this name is known here.")
     return actor
@@ -171,7 +178,7 @@ async def add_mute(owner: Actor, kind: MuteKind, value: str) -> Mute:
     elif kind == MuteKind.TAG:
         value = clean_tag(value)
     else:
-        target = await find_person(value)
+        target = await find_person(value, owner)
         if target.id == owner.id:
             raise InvalidInput("You cannot mute yourself.", field="value")
         value = str(target.id)
@@ -218,7 +225,9 @@ async def unpin_announcement(by: Account, post_id: int) -> None:
     await Announcement.filter(post_id=post_id).delete()
 
 
-async def current_announcements() -> list[Post]:
+async def current_announcements(viewer: Actor) -> list[Post]:
+    """The news pinned now that the viewer may see: a post pinned for everyone can later
+    become members-only (its group closed), and then shows nothing of it to the rest."""
     rows = (
         await Announcement.filter(post__deleted_at=None)
         .select_related("post__author")
@@ -226,4 +235,5 @@ async def current_announcements() -> list[Post]:
         .limit(10)
     )
     current = now()
-    return [a.post for a in rows if a.until is None or a.until > current]
+    pinned = [a.post for a in rows if a.until is None or a.until > current]
+    return await visibility.visible_posts(pinned, viewer)

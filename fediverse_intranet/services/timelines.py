@@ -33,8 +33,8 @@ from fediverse_intranet.models import (
     PostTag,
 )
 from fediverse_intranet.numbers import parse_int
-from fediverse_intranet.services import sql
-from fediverse_intranet.services.visibility import can_view, visible_sql
+from fediverse_intranet.services import sql, visibility
+from fediverse_intranet.services.visibility import visible_sql
 
 PAGE_SIZE = 20
 NEWEST = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
@@ -61,7 +61,7 @@ UNION
 SELECT id FROM (
   SELECT p.id AS id FROM membership gm JOIN post p ON p.group_id = gm.group_id
   WHERE gm.actor_id = :viewer AND gm.state = 'member' AND p.deleted_at IS NULL
-    AND p.in_reply_to_id IS NULL AND p.id < :before
+    AND +p.in_reply_to_id IS NULL AND p.id < :before
   ORDER BY p.id DESC LIMIT :n) grouped
 UNION
 SELECT id FROM (
@@ -74,6 +74,9 @@ SELECT id FROM (
   ORDER BY pt.post_id DESC LIMIT :n) tagged
 ORDER BY id DESC LIMIT :n
 """
+# ``grouped`` (and GROUP_SQL): ``+`` keeps SQLite off the (in_reply_to_id, id) index, which it
+# otherwise walks over every thread's first post checking memberships (55 ms instead of 4 ms at
+# 100,000 posts); the unary plus is a no-op on PostgreSQL.
 # ``followed`` and ``mentioned`` leave members-only posts out: those reach the home timeline
 # through ``grouped`` only, the first posts of threads in the groups the viewer is a member of.
 # ``tagged``: the post is checked in EXISTS, not joined, so the (tag_id, post_id) index stays the
@@ -131,7 +134,7 @@ ORDER BY pt.post_id DESC LIMIT :n
 
 GROUP_SQL = f"""
 SELECT p.id AS id FROM post p
-WHERE p.group_id = :group AND p.in_reply_to_id IS NULL AND p.pinned_at IS NULL
+WHERE p.group_id = :group AND +p.in_reply_to_id IS NULL AND p.pinned_at IS NULL
   AND p.id < :before AND {visible_sql("p")}
 ORDER BY p.id DESC LIMIT :n
 """
@@ -219,12 +222,14 @@ class MuteFilter:
 
 
 async def hydrate(ids: list[int], viewer: Actor) -> list[PostView]:
-    """Load posts with what their cards show, keeping the order of ``ids``."""
+    """Load the posts the viewer may see with what their cards show (reply counts as the
+    viewer may see them), keeping the order of ``ids``: every list of posts shown here
+    passes this."""
     if not ids:
         return []
-    posts = {
-        p.id: p for p in await Post.filter(id__in=ids).select_related("author", "group__actor")
-    }
+    loaded = await Post.filter(id__in=ids).select_related("author", "group__actor")
+    # Whatever query chose the candidates, the viewer sees only what the rule lets them.
+    posts = {p.id: p for p in await visibility.visible_posts(loaded, viewer)}
     liked = set(await Like.filter(actor=viewer, post_id__in=ids).values_list("post_id", flat=True))
     boosted = set(
         await Boost.filter(actor=viewer, post_id__in=ids).values_list("post_id", flat=True)
@@ -320,8 +325,7 @@ async def pinned(viewer: Actor, group_id: int) -> list[PostView]:
     """A group's pinned threads the viewer may see, most recently pinned first."""
     rows = await Post.filter(group_id=group_id, pinned_at__not_isnull=True, deleted_at=None)
     rows.sort(key=lambda p: p.pinned_at, reverse=True)
-    ids = [p.id for p in rows if await can_view(p, viewer)]
-    return await hydrate(ids, viewer)
+    return await hydrate([p.id for p in rows], viewer)
 
 
 async def person(viewer: Actor, author: Actor, before: int | None = None) -> Page:

@@ -247,7 +247,7 @@ async def invite(request: Request, ctx: Ctx) -> Response:
         if not handle:
             raise InvalidInput("Enter the name of a colleague.", field="handle")
         try:
-            person = await social.find_person(handle)
+            person = await social.find_person(handle, ctx.actor)
         except NotFound:
             raise NotFound("Nobody with this name is known here.", field="handle") from None
         await memberships.invite(group, ctx.actor, person)

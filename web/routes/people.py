@@ -46,7 +46,7 @@ def _cursor(request: Request) -> int | None:
 
 @view()
 async def profile(request: Request, ctx: Ctx) -> Response:
-    person = await _person(request.path_params["username"])
+    person = await _person(request.path_params["username"], ctx.actor)
     handle = person.handle
     if person.is_group:  # groups share the handle space; their page is elsewhere
         return RedirectResponse(f"/groups/{handle}", status_code=303)
@@ -69,10 +69,10 @@ async def profile(request: Request, ctx: Ctx) -> Response:
     )
 
 
-async def _person(handle: str) -> Actor:
+async def _person(handle: str, viewer: Actor) -> Actor:
     """Someone known here; a ``user@server`` handle not known yet is looked up there."""
     try:
-        return await social.find_person(handle)
+        return await social.find_person(handle, viewer)
     except NotFound:
         if not remote_people.looks_remote(handle):
             raise
@@ -82,7 +82,7 @@ async def _person(handle: str) -> Actor:
 @view()
 async def follow(request: Request, ctx: Ctx) -> Response:
     form = await read_form(ctx)
-    person = await social.find_person(request.path_params["username"])
+    person = await social.find_person(request.path_params["username"], ctx.actor)
     await social.follow(ctx.actor, person)
     return RedirectResponse(_back(form, person), status_code=303)
 
@@ -90,7 +90,7 @@ async def follow(request: Request, ctx: Ctx) -> Response:
 @view()
 async def unfollow(request: Request, ctx: Ctx) -> Response:
     form = await read_form(ctx)
-    person = await social.find_person(request.path_params["username"])
+    person = await social.find_person(request.path_params["username"], ctx.actor)
     await social.unfollow(ctx.actor, person)
     return RedirectResponse(_back(form, person), status_code=303)
 
@@ -99,7 +99,7 @@ async def unfollow(request: Request, ctx: Ctx) -> Response:
 async def endorse(request: Request, ctx: Ctx) -> Response:
     """Endorse (or, with ``action=withdraw``, take back) one of a colleague's topics."""
     form = await read_form(ctx)
-    person = await social.find_person(request.path_params["username"])
+    person = await social.find_person(request.path_params["username"], ctx.actor)
     topic = field_text(form, "topic", 100).strip()
     if field_text(form, "action", 20) == "withdraw":
         await endorsements.withdraw(ctx.actor, person, topic)

@@ -25,7 +25,7 @@ async def home(request: Request, ctx: Ctx) -> Response:
     if raw is not None and cursor is None:
         raise InvalidInput(BAD_NUMBER)
     page = await timelines.home(ctx.actor, cursor)
-    news = await social.current_announcements() if cursor is None else []
+    news = await social.current_announcements(ctx.actor) if cursor is None else []
     return ctx.page(
         "timelines/home.html",
         page=page,
@@ -38,7 +38,7 @@ async def home(request: Request, ctx: Ctx) -> Response:
 @view()
 async def organisation(request: Request, ctx: Ctx) -> Response:
     page = await timelines.organisation(ctx.actor, _before(request))
-    news = await social.current_announcements() if not _before(request) else []
+    news = await social.current_announcements(ctx.actor) if not _before(request) else []
     return ctx.page("timelines/organisation.html", page=page, news=news)
 
 
