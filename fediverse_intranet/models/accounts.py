@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from fediverse_intranet.models.actors import Actor
 
 
 class Role(StrEnum):
@@ -16,7 +20,10 @@ class Role(StrEnum):
 
 class Account(Model):
     id = fields.IntField(primary_key=True)
-    actor = fields.OneToOneField("models.Actor", related_name="account", on_delete=fields.CASCADE)
+    actor: fields.OneToOneRelation[Actor] = fields.OneToOneField(
+        "models.Actor", related_name="account", on_delete=fields.CASCADE
+    )
+    actor_id: int
     email = fields.CharField(max_length=254, unique=True)
     password_hash = fields.CharField(max_length=200)
     role = fields.CharEnumField(Role, max_length=16, default=Role.MEMBER)
@@ -44,15 +51,17 @@ class Invitation(Model):
     token_hash = fields.CharField(max_length=64, unique=True)
     email = fields.CharField(max_length=254, default="")
     role = fields.CharEnumField(Role, max_length=16, default=Role.MEMBER)
-    created_by = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="invitations", on_delete=fields.CASCADE
     )
+    created_by_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
-    used_by = fields.ForeignKeyField(
+    used_by: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="used_invitation", null=True, on_delete=fields.SET_NULL
     )
+    used_by_id: int | None
 
     class Meta:
         table = "invitation"
@@ -63,9 +72,10 @@ class PasswordReset(Model):
 
     id = fields.IntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="password_resets", on_delete=fields.CASCADE
     )
+    account_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
@@ -79,9 +89,10 @@ class WebSession(Model):
 
     id = fields.IntField(primary_key=True)
     key_hash = fields.CharField(max_length=64, unique=True)
-    account = fields.ForeignKeyField(
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="sessions", on_delete=fields.CASCADE
     )
+    account_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField(db_index=True)

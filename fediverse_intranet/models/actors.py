@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from fediverse_intranet.models.posts import Tag
 
 
 class Presence(StrEnum):
@@ -79,8 +83,14 @@ class ActorTopic(Model):
     """An expertise topic a person declares on their profile (a normalised tag)."""
 
     id = fields.IntField(primary_key=True)
-    actor = fields.ForeignKeyField("models.Actor", related_name="topics", on_delete=fields.CASCADE)
-    tag = fields.ForeignKeyField("models.Tag", related_name="experts", on_delete=fields.CASCADE)
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="topics", on_delete=fields.CASCADE
+    )
+    actor_id: int
+    tag: fields.ForeignKeyRelation[Tag] = fields.ForeignKeyField(
+        "models.Tag", related_name="experts", on_delete=fields.CASCADE
+    )
+    tag_id: int
     level = fields.IntField(default=0, db_default=0)  # self-assessed: 0 unsaid, 1-3
 
     class Meta:

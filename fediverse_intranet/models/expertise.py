@@ -4,24 +4,32 @@ person per topic that the expertise finder ranks by (kept up to date from the ev
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from fediverse_intranet.models.actors import Actor
+    from fediverse_intranet.models.posts import Tag
 
 
 class Endorsement(Model):
     """A colleague vouches that ``person`` knows about ``tag``."""
 
     id = fields.IntField(primary_key=True)
-    endorser = fields.ForeignKeyField(
+    endorser: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "models.Actor", related_name="endorsements_given", on_delete=fields.CASCADE
     )
-    person = fields.ForeignKeyField(
+    endorser_id: int
+    person: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "models.Actor", related_name="endorsements", on_delete=fields.CASCADE
     )
-    tag = fields.ForeignKeyField(
+    person_id: int
+    tag: fields.ForeignKeyRelation[Tag] = fields.ForeignKeyField(
         "models.Tag", related_name="endorsements", on_delete=fields.CASCADE
     )
+    tag_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -39,10 +47,14 @@ class TopicLink(Model):
     """An admin's merge of topics: ``tag`` is a synonym of, or related to, ``canonical``."""
 
     id = fields.IntField(primary_key=True)
-    tag = fields.ForeignKeyField("models.Tag", related_name="links", on_delete=fields.CASCADE)
-    canonical = fields.ForeignKeyField(
+    tag: fields.ForeignKeyRelation[Tag] = fields.ForeignKeyField(
+        "models.Tag", related_name="links", on_delete=fields.CASCADE
+    )
+    tag_id: int
+    canonical: fields.ForeignKeyRelation[Tag] = fields.ForeignKeyField(
         "models.Tag", related_name="linked", on_delete=fields.CASCADE
     )
+    canonical_id: int
     kind = fields.CharEnumField(TopicLinkKind, max_length=16, default=TopicLinkKind.SYNONYM)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -58,10 +70,14 @@ class ExpertiseScore(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    actor = fields.ForeignKeyField(
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "models.Actor", related_name="expertise", on_delete=fields.CASCADE
     )
-    tag = fields.ForeignKeyField("models.Tag", related_name="expertise", on_delete=fields.CASCADE)
+    actor_id: int
+    tag: fields.ForeignKeyRelation[Tag] = fields.ForeignKeyField(
+        "models.Tag", related_name="expertise", on_delete=fields.CASCADE
+    )
+    tag_id: int
     score = fields.FloatField(default=0.0)
     declared_level = fields.IntField(default=0)  # 0 not declared, 1-3 as the person says
     endorsements = fields.IntField(default=0)

@@ -6,9 +6,13 @@ Both are rows before any HTTP response returns, so a crash or restart loses noth
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from fediverse_intranet.models.actors import Actor
 
 
 class WorkState(StrEnum):
@@ -24,9 +28,10 @@ class InboxItem(Model):
     activity_id = fields.CharField(max_length=512, unique=True)
     activity_type = fields.CharField(max_length=64)
     actor_uri = fields.CharField(max_length=512)
-    recipient = fields.ForeignKeyField(
+    recipient: fields.ForeignKeyNullableRelation[Actor] = fields.ForeignKeyField(
         "models.Actor", related_name="inbox_items", null=True, on_delete=fields.SET_NULL
     )
+    recipient_id: int | None
     body = fields.TextField()
     state = fields.CharEnumField(WorkState, max_length=16, default=WorkState.PENDING)
     attempts = fields.IntField(default=0)
@@ -50,9 +55,10 @@ class Delivery(Model):
     body = fields.TextField()
     inbox_url = fields.CharField(max_length=512)
     host = fields.CharField(max_length=255)
-    signer = fields.ForeignKeyField(
+    signer: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "models.Actor", related_name="deliveries", on_delete=fields.CASCADE
     )
+    signer_id: int
     state = fields.CharEnumField(WorkState, max_length=16, default=WorkState.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()

@@ -8,9 +8,13 @@ federates as an ActivityPub ``Group``); this table adds what only groups have.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from fediverse_intranet.models.actors import Actor
 
 
 class GroupKind(StrEnum):
@@ -27,7 +31,10 @@ class GroupAccess(StrEnum):
 
 class Group(Model):
     id = fields.IntField(primary_key=True)
-    actor = fields.OneToOneField("models.Actor", related_name="group", on_delete=fields.CASCADE)
+    actor: fields.OneToOneRelation[Actor] = fields.OneToOneField(
+        "models.Actor", related_name="group", on_delete=fields.CASCADE
+    )
+    actor_id: int
     kind = fields.CharEnumField(GroupKind, max_length=16, default=GroupKind.THEME)
     access = fields.CharEnumField(GroupAccess, max_length=16, default=GroupAccess.OPEN)
     ends_on = fields.DateField(null=True)  # projects: archived after this day
@@ -60,12 +67,14 @@ class Membership(Model):
     group of ours, or one of ours in a remote group, ``uri`` is the Follow activity's id."""
 
     id = fields.IntField(primary_key=True)
-    group = fields.ForeignKeyField(
+    group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
         "models.Group", related_name="memberships", on_delete=fields.CASCADE
     )
-    actor = fields.ForeignKeyField(
+    group_id: int
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "models.Actor", related_name="memberships", on_delete=fields.CASCADE
     )
+    actor_id: int
     role = fields.CharEnumField(MemberRole, max_length=16, default=MemberRole.MEMBER)
     state = fields.CharEnumField(MemberState, max_length=16, default=MemberState.MEMBER)
     uri = fields.CharField(max_length=512, default="")

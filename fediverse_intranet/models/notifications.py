@@ -5,9 +5,14 @@ group."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from fediverse_intranet.models.actors import Actor
+    from fediverse_intranet.models.posts import Post
 
 
 class NotificationKind(StrEnum):
@@ -22,14 +27,19 @@ class NotificationKind(StrEnum):
 
 class Notification(Model):
     id = fields.IntField(primary_key=True)
-    recipient = fields.ForeignKeyField(
+    recipient: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "models.Actor", related_name="notifications", on_delete=fields.CASCADE
     )
+    recipient_id: int
     kind = fields.CharEnumField(NotificationKind, max_length=16)
-    actor = fields.ForeignKeyField("models.Actor", related_name="caused", on_delete=fields.CASCADE)
-    post = fields.ForeignKeyField(
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="caused", on_delete=fields.CASCADE
+    )
+    actor_id: int
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
+    post_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     read_at = fields.DatetimeField(null=True)
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from fediverse_intranet.models.actors import Actor
+    from fediverse_intranet.models.groups import Group
 
 
 class PostKind(StrEnum):
@@ -32,18 +37,23 @@ class Tag(Model):
 class Post(Model):
     id = fields.IntField(primary_key=True)
     uri = fields.CharField(max_length=512, unique=True)
-    author = fields.ForeignKeyField("models.Actor", related_name="posts", on_delete=fields.CASCADE)
+    author: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="posts", on_delete=fields.CASCADE
+    )
+    author_id: int
     kind = fields.CharEnumField(PostKind, max_length=16, default=PostKind.NOTE)
     title = fields.CharField(max_length=200, default="")
     source = fields.TextField(default="")
     content_html = fields.TextField(default="")
     visibility = fields.CharEnumField(Visibility, max_length=16, default=Visibility.PUBLIC)
-    in_reply_to = fields.ForeignKeyField(
+    in_reply_to: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="replies", null=True, on_delete=fields.SET_NULL
     )
-    thread_root = fields.ForeignKeyField(
+    in_reply_to_id: int | None
+    thread_root: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="thread_posts", null=True, on_delete=fields.SET_NULL
     )
+    thread_root_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     edited_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
@@ -57,9 +67,10 @@ class Post(Model):
     in_reply_to_uri = fields.CharField(max_length=512, default="", db_default="")
     # Groups: the group a post was posted in (its ``audience``), pinned there, or locked by a
     # moderator so no replies are taken.
-    group = fields.ForeignKeyField(
+    group: fields.ForeignKeyNullableRelation[Group] = fields.ForeignKeyField(
         "models.Group", related_name="posts", null=True, on_delete=fields.CASCADE
     )
+    group_id: int | None
     pinned_at = fields.DatetimeField(null=True)
     locked_at = fields.DatetimeField(null=True)
 
@@ -82,8 +93,14 @@ class Post(Model):
 
 class PostTag(Model):
     id = fields.IntField(primary_key=True)
-    post = fields.ForeignKeyField("models.Post", related_name="post_tags", on_delete=fields.CASCADE)
-    tag = fields.ForeignKeyField("models.Tag", related_name="post_tags", on_delete=fields.CASCADE)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="post_tags", on_delete=fields.CASCADE
+    )
+    post_id: int
+    tag: fields.ForeignKeyRelation[Tag] = fields.ForeignKeyField(
+        "models.Tag", related_name="post_tags", on_delete=fields.CASCADE
+    )
+    tag_id: int
 
     class Meta:
         table = "post_tag"
@@ -93,10 +110,14 @@ class PostTag(Model):
 
 class Mention(Model):
     id = fields.IntField(primary_key=True)
-    post = fields.ForeignKeyField("models.Post", related_name="mentions", on_delete=fields.CASCADE)
-    actor = fields.ForeignKeyField(
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="mentions", on_delete=fields.CASCADE
+    )
+    post_id: int
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "models.Actor", related_name="mentioned_in", on_delete=fields.CASCADE
     )
+    actor_id: int
 
     class Meta:
         table = "mention"
@@ -108,7 +129,10 @@ class PostRevision(Model):
     """The text as it was before an edit, so a post's history shows what changed."""
 
     id = fields.IntField(primary_key=True)
-    post = fields.ForeignKeyField("models.Post", related_name="revisions", on_delete=fields.CASCADE)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="revisions", on_delete=fields.CASCADE
+    )
+    post_id: int
     title = fields.CharField(max_length=200, default="")
     source = fields.TextField(default="")
     content_html = fields.TextField(default="")
@@ -122,12 +146,14 @@ class Attachment(Model):
     """An uploaded image. ``post`` is set once the post that carries it is saved."""
 
     id = fields.IntField(primary_key=True)
-    post = fields.ForeignKeyField(
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="attachments", null=True, on_delete=fields.CASCADE
     )
-    uploader = fields.ForeignKeyField(
+    post_id: int | None
+    uploader: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "models.Actor", related_name="uploads", on_delete=fields.CASCADE
     )
+    uploader_id: int
     filename = fields.CharField(max_length=100)
     media_type = fields.CharField(max_length=32)
     alt_text = fields.CharField(max_length=1000, default="")
@@ -145,8 +171,14 @@ class Attachment(Model):
 
 class Like(Model):
     id = fields.IntField(primary_key=True)
-    actor = fields.ForeignKeyField("models.Actor", related_name="likes", on_delete=fields.CASCADE)
-    post = fields.ForeignKeyField("models.Post", related_name="likes", on_delete=fields.CASCADE)
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="likes", on_delete=fields.CASCADE
+    )
+    actor_id: int
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="likes", on_delete=fields.CASCADE
+    )
+    post_id: int
     uri = fields.CharField(max_length=512, default="", db_default="")  # the Like activity's id
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -160,8 +192,14 @@ class Boost(Model):
     """Someone shares a post with their followers (an ActivityPub ``Announce``)."""
 
     id = fields.IntField(primary_key=True)
-    actor = fields.ForeignKeyField("models.Actor", related_name="boosts", on_delete=fields.CASCADE)
-    post = fields.ForeignKeyField("models.Post", related_name="boosts", on_delete=fields.CASCADE)
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "models.Actor", related_name="boosts", on_delete=fields.CASCADE
+    )
+    actor_id: int
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="boosts", on_delete=fields.CASCADE
+    )
+    post_id: int
     uri = fields.CharField(max_length=512, unique=True)  # the Announce activity's id
     created_at = fields.DatetimeField(auto_now_add=True)
 
