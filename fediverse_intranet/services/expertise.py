@@ -126,8 +126,8 @@ async def evidence_of(actor: Actor, moment: datetime | None = None) -> dict[int,
         item.faded_posts += weight
         item.appreciations += row["likes"] or 0
         item.faded_appreciations += (row["likes"] or 0) * weight
-    for row in await endorsement_counts(actor):
-        of(row[0]).endorsements += row[1]
+    for tag_id, count in await endorsement_counts(actor):
+        of(tag_id).endorsements += count
     for row in await sql.rows(
         "SELECT t.tag_id AS tag_id, m.role AS role FROM membership m"
         " JOIN community g ON g.id = m.group_id"
@@ -200,7 +200,10 @@ async def refresh(since: datetime, stale: int = 500) -> int:
     """The worker's share: people who posted, were appreciated, changed groups or whose
     profile changed (or was fetched again) since ``since``, and the ``stale`` people scored
     longest ago (so scores keep fading)."""
-    ids = set(await Post.filter(created_at__gte=since).values_list("author_id", flat=True))
+    # set[Any]: tortoise types a flat values_list as tuples
+    ids: set[Any] = set(
+        await Post.filter(created_at__gte=since).values_list("author_id", flat=True)
+    )
     # profiles saved or fetched again (remote topics and consent arrive this way)
     ids |= set(await Actor.filter(updated_at__gte=since).values_list("id", flat=True))
     ids |= set(

@@ -31,7 +31,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urldefrag, urlsplit
 
 from tortoise.exceptions import IntegrityError
@@ -363,7 +363,7 @@ def _plain(text: str) -> str:
     return "".join(ch for ch in text if ch.isprintable()).strip()
 
 
-def is_http_uri(value: object) -> bool:
+def is_http_uri(value: object) -> TypeGuard[str]:
     """An absolute http(s) URL with a host, short enough for our URI columns."""
     if not isinstance(value, str) or len(value) > MAX_URI:
         return False

@@ -128,7 +128,7 @@ async def _take_back(
     found = await (mine.filter(uri=uri) if uri else mine.filter(post__uri=post_uri)).first()
     if found is None:
         return False
-    post = await Post.get(id=found.post_id)  # type: ignore[union-attr]
+    post = await Post.get(id=found.post_id)
     async with in_transaction():
         await found.delete()
         await recount(post)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import cast
 
 from fediverse_intranet.errors import NotFound, PermissionDenied
 from fediverse_intranet.models import Account, Actor, Post, Report
@@ -36,7 +37,10 @@ async def record_flag(
             return existing
     wanted = [u for u in dict.fromkeys(post_uris) if isinstance(u, str)][:MAX_POSTS]
     ours = set(
-        await Post.filter(uri__in=wanted, author__domain="").values_list("uri", flat=True)
+        cast(
+            list[str],
+            await Post.filter(uri__in=wanted, author__domain="").values_list("uri", flat=True),
+        )
         if wanted
         else []
     )
@@ -84,6 +88,6 @@ async def resolve(report_id: int, by: Account) -> Report:
         raise NotFound("This report does not exist.")
     if report.resolved_at is None:
         report.resolved_at = now()
-        report.resolved_by_id = by.id  # type: ignore[attr-defined]
+        report.resolved_by_id = by.id
         await report.save(update_fields=["resolved_at", "resolved_by_id"])
     return report
