@@ -532,13 +532,13 @@ def _b64decode(value: str, reason: str) -> bytes:
         raise SignatureError(reason) from exc
 
 
-def _sf_dictionary(value: str) -> dict[str, Any]:
+def _sf_dictionary(value: str, reason: str = MALFORMED_SIGNATURE) -> dict[str, Any]:
     try:
         parsed = http_sf.parse(value.encode("latin-1"), tltype="dictionary")
     except (http_sf.StructuredFieldError, ValueError, TypeError, UnicodeError) as exc:
-        raise SignatureError(MALFORMED_SIGNATURE) from exc
+        raise SignatureError(reason) from exc
     if not isinstance(parsed, dict):
-        raise SignatureError(MALFORMED_SIGNATURE)
+        raise SignatureError(reason)
     return parsed
 
 
@@ -560,10 +560,7 @@ def _check_content_digest(value: str | None, body: bytes) -> None:
     """RFC 9530 ``Content-Digest: sha-256=:<base64>:``."""
     if value is None:
         raise SignatureError(MISSING_DIGEST)
-    try:
-        parsed = http_sf.parse(value.encode("latin-1"), tltype="dictionary")
-    except (http_sf.StructuredFieldError, ValueError, TypeError, UnicodeError) as exc:
-        raise SignatureError(MALFORMED_DIGEST) from exc
+    parsed = _sf_dictionary(value, MALFORMED_DIGEST)
     offered = {name: member[0] for name, member in parsed.items() if name in _DIGESTS}
     if not all(isinstance(digest, bytes) for digest in offered.values()):
         raise SignatureError(MALFORMED_DIGEST)
