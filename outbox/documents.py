@@ -276,6 +276,7 @@ async def note_docs(posts: list[Post]) -> list[NoteDoc]:
         hashtags[row.post_id].append(Link(post_rules.tag_url(row.tag.name), row.tag.name))
     images: dict[int, list[Image]] = {i: [] for i in ids}
     for row in await Attachment.filter(post_id__in=ids).order_by("id"):
+        assert row.post_id is not None  # filtered on it
         images[row.post_id].append(
             Image(media_url(row.filename), row.media_type, row.alt_text, row.width, row.height)
         )
@@ -286,7 +287,7 @@ async def note_docs(posts: list[Post]) -> list[NoteDoc]:
             "actor_id", "locale"
         )
     )
-    groups = {
+    groups: dict[int | None, Actor] = {
         row.id: row.actor
         for row in await Group.filter(
             id__in={p.group_id for p in posts if p.group_id}
