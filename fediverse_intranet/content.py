@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -153,7 +153,7 @@ def _close() -> Token:
     return Token("link_close", "a", -1)
 
 
-def _link_entities(text: str, before: str, env: dict[str, Any]) -> list[Token]:
+def _link_entities(text: str, before: str, env: MutableMapping[str, Any]) -> list[Token]:
     """Split one text token into text and link tokens for each recognised tag or mention."""
     out: list[Token] = []
     pos = 0
@@ -186,7 +186,7 @@ def _link_entities(text: str, before: str, env: dict[str, Any]) -> list[Token]:
     return out
 
 
-def _rewrite_inline(children: list[Token], env: dict[str, Any]) -> list[Token]:
+def _rewrite_inline(children: list[Token], env: MutableMapping[str, Any]) -> list[Token]:
     """Link tags/mentions in plain text and turn images into links; leave code and links alone."""
     out: list[Token] = []
     link_depth = 0

@@ -15,6 +15,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from PIL import Image, ImageCms, ImageOps
 
@@ -150,12 +151,13 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             srgb = ImageCms.createProfile("sRGB")
-            im = ImageCms.profileToProfile(im, source, srgb, outputMode=target)
+            im = ImageCms.profileToProfile(im, source, srgb, outputMode=target) or im
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             pass  # unusable profile: keep the pixels as they are
     if im.mode != target:
         im = im.convert(target)
-    if target == "RGBA" and im.getextrema()[3][0] == 255:
+    # an RGBA image's extrema are a (min, max) pair per band
+    if target == "RGBA" and cast(tuple[tuple[int, int], ...], im.getextrema())[3][0] == 255:
         im = im.convert("RGB")  # alpha channel present but fully opaque: a JPEG will do
     return im
 

@@ -65,7 +65,7 @@ async def instances(model: type[M], sql: str, **params: Any) -> list[M]:
 
 
 async def insert_new(
-    model: type[Model], columns: Sequence[str], values: list[Sequence[Any]], *, unique: str
+    model: type[Model], columns: Sequence[str], values: Sequence[Sequence[Any]], *, unique: str
 ) -> None:
     """Insert many rows in one statement and transaction (executemany), skipping any whose
     ``unique`` column value is already there. Values go as the ORM sends them (datetimes
