@@ -67,4 +67,4 @@ def ngettext_(singular: str, plural: str, n: int, **params: object) -> str:
 
 
 def language_name(locale: str) -> str:
-    return Locale.parse(locale).get_display_name(locale).capitalize()
+    return (Locale.parse(locale).get_display_name(locale) or locale).capitalize()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -29,7 +30,7 @@ env.install_gettext_callables(i18n.gettext_, i18n.ngettext_, newstyle=True)  # t
 def _when(value: datetime | None, style: str = "medium") -> str:
     if value is None:
         return ""
-    return format_datetime(value, style, tzinfo=TIMEZONE, locale=i18n.current_locale())
+    return format_datetime(value, style, tzinfo=ZoneInfo(TIMEZONE), locale=i18n.current_locale())
 
 
 def _ago(value: datetime | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -36,7 +37,7 @@ async def _signed_in(ctx: Ctx, account: Account, target: str = "/") -> Response:
     return RedirectResponse(safe_next(target), status_code=303)
 
 
-def _person_fields(form) -> dict[str, str]:
+def _person_fields(form: FormData) -> dict[str, str]:
     return {
         "username": field_text(form, "username", 100),
         "email": field_text(form, "email", 300),

@@ -8,6 +8,7 @@ Routes stay thin: every rule is in ``services.groups``, ``services.memberships``
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -49,6 +50,7 @@ def _form_values(form: FormData) -> GroupForm:
 
 @view()
 async def directory(request: Request, ctx: Ctx) -> Response:
+    assert ctx.account is not None
     query = request.query_params.get("q", "")[:200]
     kind = request.query_params.get("kind", "")[:20]
     values = {"q": query, "kind": kind}
@@ -73,6 +75,7 @@ async def directory(request: Request, ctx: Ctx) -> Response:
 
 @view()
 async def create(request: Request, ctx: Ctx) -> Response:
+    assert ctx.account is not None
     values = GroupForm()
     if request.method == "POST":
         values = _form_values(await read_form(ctx))
@@ -132,9 +135,9 @@ async def membership(request: Request, ctx: Ctx) -> Response:
 @view()
 async def settings(request: Request, ctx: Ctx) -> Response:
     group = await _group(request, ctx)
-    await memberships.require_moderator(group, ctx.actor)
+    mine = await memberships.require_moderator(group, ctx.actor)
     template = "groups/settings.html"
-    owner = (await memberships.membership(group, ctx.actor)).role == MemberRole.OWNER
+    owner = mine.role == MemberRole.OWNER
     if request.method == "POST":
         values = _form_values(await read_form(ctx))
         try:
@@ -178,11 +181,11 @@ async def _members_page(
     moderator = await memberships.can_moderate(group, ctx.actor)
     rows = await memberships.members(group) if moderator else []
     pending = [r for r in rows if r.state == MemberState.PENDING]
-    values = {
+    mine = await memberships.membership(group, ctx.actor) if moderator else None
+    values: dict[str, Any] = {
         "group": group,
         "moderator": moderator,
-        "owner": moderator
-        and (await memberships.membership(group, ctx.actor)).role == MemberRole.OWNER,
+        "owner": mine is not None and mine.role == MemberRole.OWNER,
         "members": await memberships.members(group, MemberState.MEMBER),
         "pending": pending,
         "new_servers": {

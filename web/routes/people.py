@@ -301,7 +301,7 @@ async def settings_presence(request: Request, ctx: Ctx) -> Response:
 @view()
 async def settings_account(request: Request, ctx: Ctx) -> Response:
     assert ctx.account is not None
-    page = {"saved": request.query_params.get("saved", "")}
+    page: dict[str, Any] = {"saved": request.query_params.get("saved", "")}
     if request.method == "GET":
         return ctx.page("settings/account.html", form={"locale": ctx.account.locale}, **page)
     form = await read_form(ctx)

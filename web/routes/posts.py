@@ -82,7 +82,7 @@ async def compose(request: Request, ctx: Ctx) -> Response:
     return RedirectResponse(f"/posts/{post.id}", status_code=303)
 
 
-def _handle(post) -> str:
+def _handle(post: Post) -> str:
     author = post.author
     return author.username if author.is_local else f"{author.username}@{author.domain}"
 
@@ -116,6 +116,7 @@ async def show(request: Request, ctx: Ctx) -> Response:
 
 @view()
 async def edit(request: Request, ctx: Ctx) -> Response:
+    assert ctx.account is not None
     post = await posts.visible_post(_post_id(request), ctx.actor)
     if post.author_id != ctx.actor.id:
         raise PermissionDenied("Only the author can edit this post.")
@@ -134,6 +135,7 @@ async def edit(request: Request, ctx: Ctx) -> Response:
 
 @view()
 async def delete(request: Request, ctx: Ctx) -> Response:
+    assert ctx.account is not None
     post = await posts.visible_post(_post_id(request), ctx.actor)
     if request.method == "GET":
         return ctx.page("posts/delete.html", post=post)
@@ -166,6 +168,7 @@ async def history(request: Request, ctx: Ctx) -> Response:
 
 @view()
 async def pin(request: Request, ctx: Ctx) -> Response:
+    assert ctx.account is not None
     form = await read_form(ctx)
     post_id = _post_id(request)
     if request.url.path.endswith("/unpin"):
