@@ -3,7 +3,7 @@
 #   make run      install into .venv (first time, or after pyproject.toml changed), migrate, serve
 #   make test     lint + the whole test suite on SQLite (with the multi-instance federation
 #                 tests, as root), then again on a throwaway PostgreSQL
-#   make lint     ruff check, ruff format --check, hadolint
+#   make lint     ruff check, ruff format --check, mypy, hadolint
 #   make format   rewrite code with ruff format and ruff check --fix
 #   make clean    remove .venv, node_modules and caches (never ./data)
 #
@@ -37,6 +37,7 @@ test: lint node_modules/axe-core/axe.min.js $(FEDIFY)/node_modules/.installed \
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 
 format: $(VENV)/.installed-test
