@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 from fediverse_intranet.models import Actor, Delivery
@@ -35,11 +35,8 @@ async def enqueue(activity: dict[str, Any], signer: Actor, inboxes: Iterable[str
     if not wanted:
         return 0
     existing = set(
-        cast(
-            list[str],
-            await Delivery.filter(activity_id=activity_id, inbox_url__in=wanted).values_list(
-                "inbox_url", flat=True
-            ),
+        await Delivery.filter(activity_id=activity_id, inbox_url__in=wanted).values_list(
+            "inbox_url", flat=True
         )
     )
     current = now()

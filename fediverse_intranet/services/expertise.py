@@ -200,10 +200,7 @@ async def refresh(since: datetime, stale: int = 500) -> int:
     """The worker's share: people who posted, were appreciated, changed groups or whose
     profile changed (or was fetched again) since ``since``, and the ``stale`` people scored
     longest ago (so scores keep fading)."""
-    # set[Any]: tortoise types a flat values_list as tuples
-    ids: set[Any] = set(
-        await Post.filter(created_at__gte=since).values_list("author_id", flat=True)
-    )
+    ids = set(await Post.filter(created_at__gte=since).values_list("author_id", flat=True))
     # profiles saved or fetched again (remote topics and consent arrive this way)
     ids |= set(await Actor.filter(updated_at__gte=since).values_list("id", flat=True))
     ids |= set(

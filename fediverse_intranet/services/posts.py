@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -288,7 +288,7 @@ async def _members_among(group_id: int, people: list[Actor]) -> list[Actor]:
     ids = await Membership.filter(
         group_id=group_id, actor_id__in=[a.id for a in people], state=MemberState.MEMBER
     ).values_list("actor_id", flat=True)
-    return [a for a in people if a.id in set(cast(list[int], ids))]
+    return [a for a in people if a.id in set(ids)]
 
 
 async def _locked(parent: Post) -> bool:

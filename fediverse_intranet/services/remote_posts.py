@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import cast
 from urllib.parse import urldefrag
 
 from tortoise.exceptions import IntegrityError
@@ -213,9 +212,7 @@ async def update(post: RemoteObject, author: Actor) -> Post:
     summary = plain_text(post.summary, MAX_SUMMARY) if post.summary else ""
     if (html, title, summary) == (stored.content_html, stored.title, stored.summary):
         raise NotTaken("nothing changed")
-    before = set(
-        cast(list[int], await Mention.filter(post=stored).values_list("actor_id", flat=True))
-    )
+    before = set(await Mention.filter(post=stored).values_list("actor_id", flat=True))
     addressed = await _local_people(_people_addresses(post))
     async with in_transaction():
         await PostRevision.create(

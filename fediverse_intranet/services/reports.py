@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import cast
 
 from fediverse_intranet.errors import NotFound, PermissionDenied
 from fediverse_intranet.models import Account, Actor, Post, Report
@@ -37,10 +36,7 @@ async def record_flag(
             return existing
     wanted = [u for u in dict.fromkeys(post_uris) if isinstance(u, str)][:MAX_POSTS]
     ours = set(
-        cast(
-            list[str],
-            await Post.filter(uri__in=wanted, author__domain="").values_list("uri", flat=True),
-        )
+        await Post.filter(uri__in=wanted, author__domain="").values_list("uri", flat=True)
         if wanted
         else []
     )
