@@ -145,7 +145,7 @@ async def _requesting_actor(request: Request) -> Actor | None:
     try:
         return await signed_requests.signer_of(request.scope, None, policy, strip_prefix=AP_PREFIX)
     except signed_requests.Unverified as exc:
-        raise Refused(exc.status or 401, exc.reason) from None  # Unverified always has one
+        raise Refused(exc.status, exc.reason) from None
 
 
 async def _local_group(raw: str, signer: Actor | None) -> Group:

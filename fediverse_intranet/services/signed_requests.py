@@ -26,6 +26,8 @@ BLOCKED = "this server is blocked here"
 class Unverified(FederationError):
     """No acceptable signature: ``status`` 401 (missing, bad, unknown key) or 403 (blocked)."""
 
+    status: int  # always set, unlike a FederationError's
+
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason, status, retry=False)
 

@@ -49,7 +49,7 @@ async def media_file(request: Request) -> Response:
     allowed = None
     if path is not None and media_type is not None:
         allowed = await access(name, account.actor if account else None, signer)
-    if allowed is None:
+    if allowed is None or path is None:
         # The same answer as for a file that was never there: nothing tells it exists.
         response = errors.page(request, 404)
         response.headers.update(PRIVATE_HEADERS)
