@@ -166,7 +166,11 @@ async def group_moderated(post: Post, by: Actor, kind: str, on: bool) -> None:
     if group is None or not group.actor.is_local:
         return
     stamp = int(now().timestamp() * 1000)
-    base = {"@context": vocabulary.CONTEXT, "actor": by.uri, "audience": group.actor.uri}
+    base: dict[str, Any] = {
+        "@context": vocabulary.CONTEXT,
+        "actor": by.uri,
+        "audience": group.actor.uri,
+    }
     base["to"] = [group.actor.uri]
     base["cc"] = [documents.followers_of(group.actor)]
     if kind == "featured":

@@ -238,6 +238,7 @@ async def hydrate(ids: list[int], viewer: Actor) -> list[PostView]:
         i: PostView(posts[i], liked=i in liked, boosted=i in boosted) for i in ids if i in posts
     }
     for attachment in await Attachment.filter(post_id__in=ids).order_by("id"):
+        assert attachment.post_id is not None  # filtered on it
         views[attachment.post_id].attachments.append(attachment)
     for post_tag in await PostTag.filter(post_id__in=ids).select_related("tag"):
         views[post_tag.post_id].tags.append(post_tag.tag.name)
@@ -324,7 +325,7 @@ async def group(viewer: Actor, group_id: int, before: int | None = None) -> Page
 async def pinned(viewer: Actor, group_id: int) -> list[PostView]:
     """A group's pinned threads the viewer may see, most recently pinned first."""
     rows = await Post.filter(group_id=group_id, pinned_at__not_isnull=True, deleted_at=None)
-    rows.sort(key=lambda p: p.pinned_at, reverse=True)
+    rows.sort(key=lambda p: p.pinned_at or p.created_at, reverse=True)  # never None here
     return await hydrate([p.id for p in rows], viewer)
 
 
