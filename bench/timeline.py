@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fediverse_intranet import db, instance
+from fediverse_intranet.composition import compose
 from fediverse_intranet.models import Actor
 from fediverse_intranet.services import posts, sql, timelines
 from fediverse_intranet.settings import load_settings
@@ -579,6 +580,7 @@ async def measure(data_dir: Path, built: dict, args: argparse.Namespace) -> None
         {"FI_DATA_DIR": str(data_dir), "FI_BASE_URL": BASE_URL, "FI_SECRET_KEY": SECRET_KEY}
     )
     instance.configure(settings)
+    compose()  # create_post queues deliveries through the domain's as2 port
     await db.connect(settings)
     try:
         sample_ids = [person for ids in buckets.values() for person in ids]

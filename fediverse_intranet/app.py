@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from activitypub.vocabulary import prefers_activity_json
 from fediverse_intranet import background, db, instance
+from fediverse_intranet.composition import compose
 from fediverse_intranet.oversized import AnswerThenDrain
 from fediverse_intranet.settings import Settings, load_settings
 from inbox import routes as inbox
@@ -143,6 +144,7 @@ class InboxFirst:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     instance.configure(settings)
+    compose()
     logging.getLogger("uvicorn.access").addFilter(inbox.ACCESS_LOG_FILTER)  # once: same object
 
     @contextlib.asynccontextmanager

@@ -18,7 +18,10 @@ from fediverse_intranet.settings import Settings, SettingsError, load_settings
 
 
 async def _with_db(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+    from fediverse_intranet.composition import compose
+
     instance.configure(settings)
+    compose()
     await db.connect(settings)
     try:
         return await work()

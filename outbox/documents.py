@@ -6,17 +6,16 @@ own. The delivery worker and the JSON routes both build documents here, so a pos
 same whether it is fetched or delivered. Every actor served gets a key pair first
 (``services.keys.ensure_keys``), since peers verify our signatures with the key they read here.
 
-URL shapes (Mastodon's, so peers that guess paths guess right): ``/users/{name}`` with
-``/inbox``, ``/outbox``, ``/followers``, ``/following``, ``/collections/featured`` and
-``/collections/tags`` under it; ``/inbox`` is the shared inbox; ``/actor`` the instance actor.
+The domain asks for the documents of its changes through ``services.as2.Documents``; this
+module is the implementation the composition root installs. URL shapes are
+``fediverse_intranet.urls``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from activitypub import nodeinfo, vocabulary
 from activitypub.vocabulary import (
@@ -48,10 +47,6 @@ from fediverse_intranet.models import (
     Visibility,
     WebSession,
 )
-
-# ``posts`` as a module, not ``from ... import tag_url``: the posts service imports this
-# module (through its fan-out) to write the activities of a change, and a name imported
-# from a half-loaded module would not exist yet.
 from fediverse_intranet.services import accounts, keys, profiles, visibility
 from fediverse_intranet.services import groups as group_rules
 from fediverse_intranet.services import posts as post_rules
@@ -61,6 +56,15 @@ from fediverse_intranet.services.remote_client import (  # noqa: F401 (used by o
     InstanceActorUnavailable,
     instance_actor,
     instance_actor_uri,
+)
+from fediverse_intranet.urls import (
+    base_url,
+    endpoints,
+    followers_of,
+    group_page,
+    like_uri,
+    media_url,
+    moderators_url,
 )
 
 PAGE_SIZE = 20
@@ -93,42 +97,6 @@ class NotFederated(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    """The URLs of a local actor's collections and pages."""
-
-    inbox: str
-    outbox: str
-    followers: str
-    following: str
-    featured: str
-    featured_tags: str
-    shared_inbox: str
-    profile: str
-
-
-def base_url() -> str:
-    return instance.current().base_url
-
-
-def endpoints(actor: Actor) -> Endpoints:
-    uri = actor.uri
-    return Endpoints(
-        inbox=f"{uri}/inbox",
-        outbox=f"{uri}/outbox",
-        followers=f"{uri}/followers",
-        following=f"{uri}/following",
-        featured=f"{uri}/collections/featured",
-        featured_tags=f"{uri}/collections/tags",
-        shared_inbox=f"{base_url()}/inbox",
-        profile=f"{base_url()}/@{actor.username}",
-    )
-
-
-def media_url(filename: str) -> str:
-    return f"{base_url()}/media/{filename}"
 
 
 def handle(actor: Actor) -> str:
@@ -347,19 +315,10 @@ async def delete_document(post: Post) -> dict:
     return vocabulary.delete(post.author.uri, post.uri, to=to, cc=cc, audience=doc.group)
 
 
-def like_uri(like: Like, actor: Actor) -> str:
-    """The id of a saved Like's activity, kept on the row (``Like.uri``)."""
-    return f"{actor.uri}#likes/{like.id}"
-
-
 def like_document(like: Like, actor: Actor, post: Post) -> dict:
     """Rows from before ``Like.uri`` existed get their id back from the row id, so an
     Undo names the Like it takes back."""
     return vocabulary.like(actor.uri, post.uri, like.uri or like_uri(like, actor))
-
-
-def boost_uri(boost: Boost, actor: Actor) -> str:
-    return f"{actor.uri}#boosts/{boost.id}"
 
 
 def announce_document(boost: Boost, actor: Actor, post: Post) -> dict:
@@ -376,6 +335,15 @@ def announce_document(boost: Boost, actor: Actor, post: Post) -> dict:
 
 def undo_document(actor: Actor, activity: dict) -> dict:
     return vocabulary.undo(actor.uri, activity)
+
+
+async def person_update_document(actor: Actor, moment: datetime) -> dict:
+    """The ``Update`` of a person's actor document. The id carries the time to the
+    millisecond: peers drop an activity id they saw before, so two quick saves must not
+    share one."""
+    activity = vocabulary.update(actor.uri, await person_document(actor), moment)
+    activity["id"] = f"{actor.uri}#updates/{int(moment.timestamp() * 1000)}"
+    return activity
 
 
 # Collections
@@ -469,20 +437,6 @@ async def nodeinfo_document(version: str) -> dict:
 # Groups (FEP-1b12)
 
 
-def moderators_url(group: Actor) -> str:
-    """A local group's moderators collection (its ``attributedTo``, as Lemmy names it)."""
-    return f"{group.uri}/moderators"
-
-
-def group_page(group: Actor) -> str:
-    return f"{base_url()}/groups/{group.username}"
-
-
-def followers_of(actor: Actor) -> str:
-    """The followers collection of a local person or group (the same path for both)."""
-    return f"{actor.uri}/followers"
-
-
 async def group_document(group: Group) -> dict:
     """The Group JSON of a local group (``group.actor`` loaded)."""
     actor = await keys.ensure_keys(group.actor)
@@ -511,6 +465,15 @@ async def group_document(group: Group) -> dict:
             topics=tuple(Link(post_rules.tag_url(name), name) for name in topics),
         )
     )
+
+
+async def group_update_document(group: Group, moment: datetime) -> dict:
+    """A group's ``Update`` of its own actor document, addressed as Lemmy sends it."""
+    activity = vocabulary.update(group.actor.uri, await group_document(group), moment)
+    activity["id"] = f"{group.actor.uri}#updates/{int(moment.timestamp() * 1000)}"
+    activity.update(to=[group.actor.uri], cc=[followers_of(group.actor)])
+    activity["audience"] = group.actor.uri
+    return activity
 
 
 async def group_moderators_document(group: Group, listed: bool = True) -> dict:

@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from activitypub import errors, nodeinfo, vocabulary, webfinger
 from activitypub.errors import FederationError
 from activitypub.webfinger import WebFingerError
-from fediverse_intranet import instance
+from fediverse_intranet import instance, urls
 from fediverse_intranet.models import (
     Account,
     Actor,
@@ -239,13 +239,13 @@ async def _person_jrd(raw: str) -> dict[str, Any]:
             username=group.actor.username,
             host=instance.current().domain,
             actor_url=group.actor.uri,
-            profile_url=documents.group_page(group.actor),
+            profile_url=urls.group_page(group.actor),
         )
     return webfinger.build_jrd(
         username=actor.username,
         host=instance.current().domain,
         actor_url=actor.uri,
-        profile_url=documents.endpoints(actor).profile,
+        profile_url=urls.endpoints(actor).profile,
     )
 
 
@@ -419,7 +419,7 @@ async def following(request: Request) -> Response:
 async def featured(request: Request) -> Response:
     """Pinned posts: none yet, but Mastodon fetches this collection for every new actor."""
     actor = (await _person(request.path_params["username"])).actor
-    return ActivityResponse(vocabulary.ordered_collection(documents.endpoints(actor).featured, 0))
+    return ActivityResponse(vocabulary.ordered_collection(urls.endpoints(actor).featured, 0))
 
 
 @refusing
@@ -482,7 +482,7 @@ async def directory(request: Request) -> Response:
     position = parse_int(raw)
     if position is None:
         raise Refused(400, "after must be a position")
-    collection = f"{documents.base_url()}{remote_directory.PATH}"
+    collection = f"{urls.base_url()}{remote_directory.PATH}"
     await remote_directory.remember_reader(signer)
     if not _is_page(request):
         total = await remote_directory.listed_count()

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from activitypub.addresses import parse_networks
 from fediverse_intranet import db, instance
 from fediverse_intranet.app import create_app
+from fediverse_intranet.composition import compose
 from fediverse_intranet.models import Account, Role
 from fediverse_intranet.services import (
     accounts,
@@ -94,6 +95,7 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
     await db.migrate(settings.database_url)
     await db.connect(settings)
     instance.configure(settings)
+    compose()  # create_app did it too; said here so no test depends on that
     yield application
     await _forget_federation_state()
     await db.disconnect()

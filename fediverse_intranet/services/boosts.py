@@ -11,15 +11,10 @@ from fediverse_intranet.errors import InvalidInput
 from fediverse_intranet.models import Actor, Boost, NotificationKind, Post, Visibility
 from fediverse_intranet.services import fanout
 from fediverse_intranet.services.posts import Reaction, react, visible_post
-from outbox import documents
+from fediverse_intranet.urls import boost_uri
 
 BOOST = Reaction(
-    Boost,
-    "boost_count",
-    NotificationKind.BOOST,
-    lambda row, actor: documents.boost_uri(row, actor),
-    lambda row, actor, post: fanout.boosted(row, actor, post),
-    lambda row, actor, post: fanout.unboosted(row, actor, post),
+    Boost, "boost_count", NotificationKind.BOOST, boost_uri, fanout.boosted, fanout.unboosted
 )
 
 

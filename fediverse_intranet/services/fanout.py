@@ -35,8 +35,9 @@ from fediverse_intranet.models import (
     Visibility,
 )
 from fediverse_intranet.services import deliveries, keys, visibility
+from fediverse_intranet.services.as2 import documents
 from fediverse_intranet.services.clock import now
-from outbox import documents
+from fediverse_intranet.urls import endpoints, followers_of
 
 # The audience rule lives in ``services.visibility``, with who may see and fetch a post.
 remote_followers = visibility.remote_followers
@@ -66,24 +67,24 @@ async def _send(activity: dict, signer: Actor, people: Iterable[Actor]) -> None:
 
 async def post_created(post: Post) -> None:
     if post.group_id is not None:
-        await _through_group(post, await documents.create_document(post))
+        await _through_group(post, await documents().create_document(post))
         return
     audience = await post_audience(post)
     if audience:
-        await _send(await documents.create_document(post), post.author, audience)
+        await _send(await documents().create_document(post), post.author, audience)
 
 
 async def post_edited(post: Post, mentioned_before: Iterable[Actor]) -> None:
     """The new version to the post's audience now, and to anyone it mentioned before the
     edit: they hold the old version."""
     if post.group_id is not None:
-        await _through_group(post, await documents.update_document(post))
+        await _through_group(post, await documents().update_document(post))
         return
     audience = await post_audience(post)
     if post.visibility != Visibility.ORGANISATION:
         audience = await _unblocked(post.author, [*audience, *mentioned_before])
     if audience:
-        await _send(await documents.update_document(post), post.author, audience)
+        await _send(await documents().update_document(post), post.author, audience)
 
 
 async def post_deleting(post: Post) -> None:
@@ -99,7 +100,7 @@ async def post_deleting(post: Post) -> None:
     reached = [*await post_audience(post), *await _reached(post)]
     audience = await _unblocked(post.author, reached)
     if audience:
-        await _send(await documents.delete_document(post), post.author, audience)
+        await _send(await documents().delete_document(post), post.author, audience)
 
 
 async def _to_author(activity: dict, actor: Actor, post: Post) -> None:
@@ -112,13 +113,13 @@ async def _to_author(activity: dict, actor: Actor, post: Post) -> None:
 
 
 async def liked(like: Like, actor: Actor, post: Post) -> None:
-    activity = documents.like_document(like, actor, post)
+    activity = documents().like_document(like, actor, post)
     if not await _through_group(post, activity, actor):
         await _to_author(activity, actor, post)
 
 
 async def unliked(like: Like, actor: Actor, post: Post) -> None:
-    activity = documents.undo_document(actor, documents.like_document(like, actor, post))
+    activity = vocabulary.undo(actor.uri, documents().like_document(like, actor, post))
     if not await _through_group(post, activity, actor):
         await _to_author(activity, actor, post)
 
@@ -129,12 +130,12 @@ async def _boost_audience(actor: Actor, post: Post) -> list[Actor]:
 
 
 async def boosted(boost: Boost, actor: Actor, post: Post) -> None:
-    activity = documents.announce_document(boost, actor, post)
+    activity = documents().announce_document(boost, actor, post)
     await _send(activity, actor, await _boost_audience(actor, post))
 
 
 async def unboosted(boost: Boost, actor: Actor, post: Post) -> None:
-    activity = documents.undo_document(actor, documents.announce_document(boost, actor, post))
+    activity = vocabulary.undo(actor.uri, documents().announce_document(boost, actor, post))
     await _send(activity, actor, await _boost_audience(actor, post))
 
 
@@ -148,7 +149,7 @@ async def _deleting_in_group(post: Post) -> None:
     group = await _group_of(post)
     if group is None:
         return
-    activity = await documents.delete_document(post)
+    activity = await documents().delete_document(post)
     if group.actor.is_local:
         if not post.author.is_local:
             activity["actor"] = group.actor.uri
@@ -172,9 +173,9 @@ async def group_moderated(post: Post, by: Actor, kind: str, on: bool) -> None:
         "audience": group.actor.uri,
     }
     base["to"] = [group.actor.uri]
-    base["cc"] = [documents.followers_of(group.actor)]
+    base["cc"] = [followers_of(group.actor)]
     if kind == "featured":
-        target = documents.endpoints(group.actor).featured
+        target = endpoints(group.actor).featured
         kind_name = "Add" if on else "Remove"
         activity = {**base, "id": f"{post.uri}#{kind_name.lower()}/{stamp}", "type": kind_name}
         activity.update({"object": post.uri, "target": target})
@@ -194,11 +195,7 @@ async def group_updated(group: Group) -> None:
     await group.fetch_related("actor")
     if not group.actor.is_local or not await members_elsewhere(group):
         return
-    moment = now()
-    activity = vocabulary.update(group.actor.uri, await documents.group_document(group), moment)
-    activity["id"] = f"{group.actor.uri}#updates/{int(moment.timestamp() * 1000)}"
-    activity.update(to=[group.actor.uri], cc=[documents.followers_of(group.actor)])
-    activity["audience"] = group.actor.uri
+    activity = await documents().group_update_document(group, now())
     await group_announce(group, activity)
 
 
@@ -248,7 +245,7 @@ async def group_announce(
     if not inboxes:
         return
     actor = await keys.ensure_keys(group.actor)
-    followers = documents.followers_of(actor)
+    followers = followers_of(actor)
     wrapped = vocabulary.group_announce(
         actor.uri,
         announce_id(actor, str(activity["id"])),
@@ -313,7 +310,7 @@ async def membership_changed(change: Any, by: Actor | None = None, follow_uri: s
         await group_announce(group, _ban(group.actor, person, by), also=[person])
     elif change.before == MemberState.BANNED and change.after is None:
         ban = _ban(group.actor, person, by)
-        undo = documents.undo_document(by or group.actor, ban)
+        undo = vocabulary.undo((by or group.actor).uri, ban)
         await group_announce(group, undo, also=[person])
 
 
@@ -330,7 +327,7 @@ def _ban(group: Actor, person: Actor, by: Actor | None) -> dict[str, Any]:
         "target": group.uri,
         "audience": group.uri,
         "to": [group.uri],
-        "cc": [documents.followers_of(group)],
+        "cc": [followers_of(group)],
     }
 
 
@@ -348,4 +345,4 @@ async def leaving_group(row: Membership, person: Actor, group: Actor) -> None:
     inbox = group.inbox_url or group.shared_inbox_url
     if inbox and row.uri:
         follow = vocabulary.follow(person.uri, group.uri, row.uri)
-        await deliveries.enqueue(documents.undo_document(person, follow), person, [inbox])
+        await deliveries.enqueue(vocabulary.undo(person.uri, follow), person, [inbox])

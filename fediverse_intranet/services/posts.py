@@ -53,7 +53,7 @@ from fediverse_intranet.services import (
 )
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.visibility import can_view
-from outbox import documents
+from fediverse_intranet.urls import like_uri
 
 MAX_NOTE_CHARS = 5_000
 MAX_ARTICLE_CHARS = 100_000
@@ -443,15 +443,8 @@ class Reaction:
     taken_back: Callable[[Any, Actor, Post], Awaitable[None]]
 
 
-# Callables, not the functions themselves: ``outbox.documents`` and this module import each
-# other, so their names are looked up when a reaction happens, not when this module loads.
 APPRECIATION = Reaction(
-    Like,
-    "like_count",
-    NotificationKind.LIKE,
-    lambda row, actor: documents.like_uri(row, actor),
-    lambda row, actor, post: fanout.liked(row, actor, post),
-    lambda row, actor, post: fanout.unliked(row, actor, post),
+    Like, "like_count", NotificationKind.LIKE, like_uri, fanout.liked, fanout.unliked
 )
 
 

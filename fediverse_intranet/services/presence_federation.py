@@ -2,9 +2,10 @@
 
 A person's presence (in the office, elsewhere, busy, away, a note and an end time) is their
 current ``ActorStatus``: embedded as ``status`` in their actor document
-(``outbox.documents.status_of``) and, when it changes, sent as ``Create{ActorStatus}`` (or
-``Remove{ActorStatus}`` when cleared) to their followers elsewhere and, for people who
-consent to be indexed, to the servers that read our expertise directory. FEP-82f6 says no
+(``outbox.documents.status_of``, reached through the ``services.as2`` port) and, when it
+changes, sent as ``Create{ActorStatus}`` (or ``Remove{ActorStatus}`` when cleared) to
+their followers elsewhere and, for people who consent to be indexed, to the servers that
+read our expertise directory. FEP-82f6 says no
 ``Update`` of the actor follows: the Create updates the copies elsewhere. The end time
 travels as ``endTime``, so the presence expires there by itself too.
 
@@ -17,9 +18,10 @@ from __future__ import annotations
 from activitypub import vocabulary
 from activitypub.vocabulary import RemoteStatus
 from fediverse_intranet.models import Actor, Follow
-from fediverse_intranet.services import deliveries, federation_policy, remote_directory
+from fediverse_intranet.services import as2, deliveries, federation_policy, remote_directory
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.remote_actors import presence_values
+from fediverse_intranet.urls import followers_of
 
 
 async def audience(actor: Actor) -> list[str]:
@@ -44,11 +46,8 @@ async def fanout_presence(actor: Actor, previous_status: str = "") -> int:
     inboxes = await audience(actor)
     if not inboxes:
         return 0
-    # outbox.documents reads services (profiles) to build documents: imported at call time.
-    from outbox import documents
-
-    followers = documents.endpoints(actor).followers
-    status = documents.status_of(actor)
+    followers = followers_of(actor)
+    status = as2.documents().status_of(actor)
     moment = int(now().timestamp() * 1000)
     if status is not None:
         activity_id = f"{actor.uri}#statuses/{moment}"

@@ -10,12 +10,12 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from activitypub import vocabulary
 from fediverse_intranet.content import normalise_tag
 from fediverse_intranet.errors import InvalidInput
 from fediverse_intranet.models import Actor, ActorTopic, Presence, Tag
 from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import (
+    as2,
     deliveries,
     expertise,
     federation_policy,
@@ -159,8 +159,7 @@ async def announce_profile(actor: Actor) -> int:
     """Queue an Update of the person's actor document to their followers on other servers
     (each server's shared inbox once); call it inside the transaction that changed it.
 
-    The activity id carries the time to the millisecond: peers drop an activity id they saw
-    before, so two quick saves must not share one. A person with followers elsewhere has a
+    A person with followers elsewhere has a
     key already (it signed the Accepts), so nothing slow runs inside the transaction.
     """
     followers = await Actor.filter(
@@ -177,13 +176,7 @@ async def queue_update(actor: Actor, recipients: Iterable[Actor]) -> int:
     inboxes = deliveries.inboxes_of(r for r in recipients if policy.allows_url(r.uri))
     if not inboxes:
         return 0
-    # outbox.documents reads profiles (topics) to build the document: imported here, at
-    # call time, so neither module needs the other while it is being imported.
-    from outbox import documents
-
-    moment = now()
-    activity = vocabulary.update(actor.uri, await documents.person_document(actor), moment)
-    activity["id"] = f"{actor.uri}#updates/{int(moment.timestamp() * 1000)}"
+    activity = await as2.documents().person_update_document(actor, now())
     return await deliveries.enqueue(activity, signer=actor, inboxes=inboxes)
 
 
