@@ -6,8 +6,8 @@ Remote JSON is hostile until proven otherwise: every member is optional except `
 lists are cut at a bound, text at a length, numbers checked. Text comes back as it came
 (``content`` and ``summary`` may be HTML with scripts in it): the caller sanitises before
 anything is stored or shown. Whether the object may speak for its author (same origin as
-``attributedTo``, the URL it was fetched from) is the caller's check; :func:`same_origin`
-helps.
+``attributedTo``, the URL it was fetched from) is the caller's check;
+``activitypub.origin.same_origin`` helps.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from .vocabulary import (
     _datetime,
     _link_url,
     _url,
-    same_origin,
 )
 
 NOTE_TYPES = frozenset({"Note", "Article", "Question", "Page"})
@@ -47,7 +46,6 @@ __all__ = [
     "audience_of",
     "is_public",
     "parse_object",
-    "same_origin",
 ]
 
 

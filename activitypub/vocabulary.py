@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from .origin import same_origin
 from .webfinger import is_activity_type
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -784,23 +785,6 @@ def _moderators(doc: Mapping[str, Any], actor_id: str) -> str | None:
         if url is not None and same_origin(url, actor_id):
             return url
     return None
-
-
-def same_origin(a: str, b: str) -> bool:
-    """Same scheme, host and port: one server may only speak for its own URLs."""
-    try:
-        pa, pb = urlsplit(a), urlsplit(b)
-        return (pa.scheme.lower(), pa.hostname, _port(pa.scheme, pa.port)) == (
-            pb.scheme.lower(),
-            pb.hostname,
-            _port(pb.scheme, pb.port),
-        )
-    except ValueError:
-        return False
-
-
-def _port(scheme: str, port: int | None) -> int | None:
-    return port or {"http": 80, "https": 443}.get(scheme.lower())
 
 
 def _url(value: object) -> str | None:

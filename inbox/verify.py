@@ -19,10 +19,10 @@ from email.message import Message
 from starlette.requests import ClientDisconnect, Request
 
 from activitypub.errors import FederationError
+from activitypub.origin import same_origin
 from fediverse_intranet.models import Actor
 from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import federation_policy, signed_requests
-from fediverse_intranet.services.remote_actors import same_server
 from inbox.handlers import Activity, read_activity
 
 MAX_BODY = 256 * 1024  # Mastodon's own posts are a few KB; 256 KiB leaves room for long articles
@@ -130,5 +130,5 @@ def check_origin(activity: Activity, signer: Actor) -> None:
     """
     if signer.uri != activity.actor:
         raise InboxRefusal(403, NOT_THE_SIGNER)
-    if not same_server(activity.id, activity.actor):
+    if not same_origin(activity.id, activity.actor):
         raise InboxRefusal(403, FOREIGN_ID)

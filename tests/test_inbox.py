@@ -43,7 +43,8 @@ from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.remote_actors import RemoteActorError
 from fediverse_intranet.settings import Settings
 from inbox import processor
-from inbox.verify import MAX_BODY
+from inbox.handlers import Activity
+from inbox.verify import FOREIGN_ID, MAX_BODY, InboxRefusal, check_origin
 from tests.conftest import BASE_URL, LOOPBACK
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -804,3 +805,15 @@ async def test_the_loop_survives_failing_handlers_and_stops_when_told(
     assert broken_item.state == WorkState.PENDING and broken_item.error == "RuntimeError: boom"
     garbage = await InboxItem.get(actor_uri="x")
     assert garbage.state == WorkState.FAILED and garbage.error.startswith("unreadable")
+
+
+def test_the_inbox_refuses_an_id_on_the_same_host_under_another_scheme() -> None:
+    """The inbox used its own rule (host and port, no scheme): ``http://peer:443`` passed
+    for ``https://peer``. Now it is the one rule, and a foreign id is refused."""
+    actor = "https://peer.example/users/ann"
+    signer = Actor(uri=actor, username="ann", domain="peer.example")
+    activity = Activity(id="http://peer.example:443/a/1", type="Like", actor=actor, object=None)
+    with pytest.raises(InboxRefusal) as refused:
+        check_origin(activity, signer)
+    assert (refused.value.status, refused.value.reason) == (403, FOREIGN_ID)
+    check_origin(Activity(id=f"{actor}#likes/1", type="Like", actor=actor, object=None), signer)

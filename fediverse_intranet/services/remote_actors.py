@@ -39,6 +39,7 @@ from tortoise.exceptions import IntegrityError
 from activitypub.errors import FederationError
 from activitypub.fetch import Fetched, FetchError
 from activitypub.keys import KeyFormatError, PublicKey, load_public_key
+from activitypub.origin import same_origin
 from activitypub.vocabulary import (
     ACTOR_TYPES,
     PRESENCE_TEXT,
@@ -235,7 +236,7 @@ async def _key_owner(key_id: str, refresh: bool) -> Actor:
         else:
             owner = _declared_owner(document, key_id)
         _remember(_key_owners, key_id, owner)
-    if not same_server(owner, key_id):
+    if not same_origin(owner, key_id):
         raise RemoteActorError("the key's owner is on another server")
     return await resolve_actor(owner, refresh=refresh)
 
@@ -380,16 +381,6 @@ def _is_http_uri(value: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def same_server(a: str, b: str) -> bool:
-    """Same host name and effective port: the unit of trust (a server speaks for itself)."""
-    return _origin(a) == _origin(b)
-
-
-def _origin(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def is_local_uri(uri: str) -> bool:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from tortoise.transactions import in_transaction
 
 from activitypub.fetch import FetchError
+from activitypub.origin import same_origin
 from fediverse_intranet import instance
 from fediverse_intranet.errors import InvalidInput, PermissionDenied, Unreachable
 from fediverse_intranet.models import Actor
@@ -191,7 +192,7 @@ async def _read(domain: str) -> int:
             break
         document = await _fetch(domain, url)
         for item in _items(document):
-            if remote_actors.same_server(item, base) and await _resolved(item):
+            if same_origin(item, base) and await _resolved(item):
                 found += 1
         url = _next(document, base)
     return found
@@ -239,7 +240,7 @@ def _next(document: Mapping[str, Any], base: str) -> str | None:
     else:
         link = document.get("next")
     if isinstance(link, str) and remote_actors.is_http_uri(link):
-        return link if remote_actors.same_server(link, base) else None
+        return link if same_origin(link, base) else None
     return None
 
 

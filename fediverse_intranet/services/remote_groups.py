@@ -31,6 +31,7 @@ from tortoise.transactions import in_transaction
 
 from activitypub.fetch import FetchError
 from activitypub.objects import RemoteObject, is_public
+from activitypub.origin import same_origin
 from activitypub.vocabulary import RemoteActor
 from fediverse_intranet import instance
 from fediverse_intranet.errors import (
@@ -60,7 +61,7 @@ from fediverse_intranet.services import (
 )
 from fediverse_intranet.services import groups as group_rules
 from fediverse_intranet.services.clock import now
-from fediverse_intranet.services.remote_actors import RemoteActorError, is_local_uri, same_server
+from fediverse_intranet.services.remote_actors import RemoteActorError, is_local_uri
 from fediverse_intranet.services.remote_posts import NotTaken
 
 log = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ async def group_vouches(group: Group, signer: Actor) -> bool:
     collection with ``?is_follower=``, asked with our instance actor's signature, as a
     member's server). The group's own server is believed about itself. Answers are kept
     a few minutes; a group that cannot be asked vouches for nobody."""
-    if same_server(signer.uri, group.actor.uri):
+    if same_origin(signer.uri, group.actor.uri):
         return True
     if not group.actor.followers_url:
         return False
@@ -288,7 +289,7 @@ async def moderators_of(group: Group) -> set[str]:
 async def speaks_for(group: Group, actor_uri: str) -> bool:
     """Whether a moderation activity by ``actor_uri`` counts for a remote group: the group
     itself, its server (administrators, as FEP-1b12 allows), or one of its moderators."""
-    if actor_uri == group.actor.uri or same_server(actor_uri, group.actor.uri):
+    if actor_uri == group.actor.uri or same_origin(actor_uri, group.actor.uri):
         return True
     return actor_uri in await moderators_of(group)
 
@@ -309,7 +310,7 @@ def received_by(group: Group, post: RemoteObject) -> bool:
     addresses = set(group_of_post(post))
     actor = group.actor
     named = {actor.uri, actor.followers_url}
-    if actor.profile_url and same_server(actor.profile_url, actor.uri):
+    if actor.profile_url and same_origin(actor.profile_url, actor.uri):
         named.add(actor.profile_url)  # activitypub.bot mentions a group by its profile page
     return bool(addresses & (named - {""}))
 

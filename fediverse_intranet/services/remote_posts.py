@@ -28,7 +28,8 @@ from tortoise.transactions import in_transaction
 from activitypub.errors import FederationError
 from activitypub.fetch import FetchError
 from activitypub.objects import RemoteObject, VocabularyError, audience_of, parse_object
-from activitypub.vocabulary import Audience, same_origin
+from activitypub.origin import same_origin
+from activitypub.vocabulary import Audience
 from fediverse_intranet.content import normalise_tag, plain_text, sanitize_html
 from fediverse_intranet.models import (
     Actor,

@@ -11,7 +11,7 @@ activities (FEP-1b12): ``inbox.handlers.group.announced``.
 
 from __future__ import annotations
 
-from activitypub.vocabulary import same_origin
+from activitypub.origin import same_origin
 from fediverse_intranet.models import Actor, Follow, Post
 from fediverse_intranet.services import remote_groups, remote_interactions, remote_posts
 from fediverse_intranet.services.remote_actors import is_local_uri

@@ -9,7 +9,7 @@ Remove (a group's pins and moderators come through the group's Announce) is not 
 
 from __future__ import annotations
 
-from fediverse_intranet.services.remote_actors import same_server
+from activitypub.origin import same_origin
 from inbox.handlers import Ignored, Inbound
 
 OWN_COLLECTIONS = ("followers", "following")
@@ -20,7 +20,7 @@ async def handle_own_collection(inbound: Inbound) -> None:
     if target is None:
         raise Ignored(f"an {inbound.activity.type} without a target")
     own = target == sender.followers_url or (
-        same_server(target, sender.uri) and target.rstrip("/").rsplit("/", 1)[-1] in OWN_COLLECTIONS
+        same_origin(target, sender.uri) and target.rstrip("/").rsplit("/", 1)[-1] in OWN_COLLECTIONS
     )
     if not own:
         raise Ignored(f"an {inbound.activity.type} to a collection that is not handled")

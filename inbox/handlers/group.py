@@ -19,7 +19,7 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from activitypub.objects import RemoteObject
-from activitypub.vocabulary import same_origin
+from activitypub.origin import same_origin
 from fediverse_intranet.errors import DomainError
 from fediverse_intranet.models import (
     Actor,
@@ -41,7 +41,7 @@ from fediverse_intranet.services import (
     remote_posts,
 )
 from fediverse_intranet.services.clock import now
-from fediverse_intranet.services.remote_actors import RemoteActorError, is_local_uri, same_server
+from fediverse_intranet.services.remote_actors import RemoteActorError, is_local_uri
 from inbox.handlers import Activity, HandlerError, Ignored, Inbound, ObjectRef, taken
 
 # --- a group of ours ---------------------------------------------------------------------
@@ -135,7 +135,7 @@ async def announced(inbound: Inbound, group: Group) -> None:
         post, author = await _verified_post(group, ref, None)
         await _store(group, post, author)
         return
-    if not same_server(inner.id, inner.actor):
+    if not same_origin(inner.id, inner.actor):
         raise Ignored("the announced activity's id is not on its actor's server")
     handler = _ANNOUNCED.get(inner.type)
     if handler is None:
@@ -167,7 +167,7 @@ async def _verified_post(
     with taken():
         if (
             embedded is not None
-            and same_server(embedded.attributed_to, group.actor.uri)
+            and same_origin(embedded.attributed_to, group.actor.uri)
             and same_origin(embedded.id, embedded.attributed_to)
         ):
             post, author = embedded, await remote_posts.author_of(embedded)

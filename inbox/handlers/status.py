@@ -7,9 +7,9 @@ counts: one attributed to someone else, or with its id on another server, is ign
 
 from __future__ import annotations
 
+from activitypub.origin import same_origin
 from activitypub.vocabulary import VocabularyError, parse_status
 from fediverse_intranet.services import presence_federation
-from fediverse_intranet.services.remote_actors import same_server
 from inbox.handlers import Ignored, Inbound
 
 STATUS_TYPE = "ActorStatus"
@@ -29,6 +29,6 @@ async def handle_clear(inbound: Inbound) -> None:
     ref = inbound.activity.object
     if ref is None or (ref.actor or inbound.sender.uri) != inbound.sender.uri:
         raise Ignored("only its actor may clear a status")
-    if ref.id is not None and not same_server(ref.id, inbound.sender.uri):
+    if ref.id is not None and not same_origin(ref.id, inbound.sender.uri):
         raise Ignored("not the sender's status")
     await presence_federation.received(inbound.sender, None)
