@@ -603,7 +603,82 @@ def announce(
     )
 
 
-def ordered_collection(id: str, total: int, first: str | None = None) -> dict[str, Any]:
+# Group moderation (FEP-1b12, as Lemmy sends it): said by a moderator, addressed to the
+# group and its followers, with the group as ``audience``.
+
+
+def _moderation(
+    kind: str, id: str, actor: str, obj: Any, *, group: str, followers: str, **extra: Any
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"@context": CONTEXT, "actor": actor, "audience": group}
+    out.update(to=[group], cc=[followers], id=id, type=kind)
+    out["object"] = _embedded(obj) if isinstance(obj, Mapping) else obj
+    out.update(extra)
+    return out
+
+
+def add(
+    actor: str, object_id: str, target: str, id: str, *, group: str, followers: str
+) -> dict[str, Any]:
+    """A post pinned: Add to the group's featured collection."""
+    return _moderation("Add", id, actor, object_id, group=group, followers=followers, target=target)
+
+
+def remove(
+    actor: str, object_id: str, target: str, id: str, *, group: str, followers: str
+) -> dict[str, Any]:
+    """A post unpinned: Remove from the group's featured collection."""
+    return _moderation(
+        "Remove", id, actor, object_id, group=group, followers=followers, target=target
+    )
+
+
+def lock(actor: str, object_id: str, id: str, *, group: str, followers: str) -> dict[str, Any]:
+    """A thread closed to replies."""
+    return _moderation("Lock", id, actor, object_id, group=group, followers=followers)
+
+
+def undo_moderation(actor: str, activity: Mapping[str, Any]) -> dict[str, Any]:
+    """Undo of a Lock (or another moderation), addressed the same way, embedding it."""
+    group, followers = activity["audience"], activity["cc"][0]
+    return _moderation(
+        "Undo", f"{activity['id']}/undo", actor, activity, group=group, followers=followers
+    )
+
+
+def block(actor: str, person: str, id: str, *, group: str, followers: str) -> dict[str, Any]:
+    """Lemmy's ban from a community: a Block of the person with the group as target."""
+    return {
+        "@context": CONTEXT,
+        "id": id,
+        "type": "Block",
+        "actor": actor,
+        "object": person,
+        "target": group,
+        "audience": group,
+        "to": [group],
+        "cc": [followers],
+    }
+
+
+# Collections
+
+
+def hashtag_collection(id: str, tags: Sequence[Link]) -> dict[str, Any]:
+    """Hashtags as a Collection (Mastodon's featured tags of a profile)."""
+    return {
+        "@context": CONTEXT,
+        "id": id,
+        "type": "Collection",
+        "totalItems": len(tags),
+        "items": [{"type": "Hashtag", "href": t.href, "name": f"#{t.name}"} for t in tags],
+    }
+
+
+def ordered_collection(
+    id: str, total: int, first: str | None = None, items: Sequence[Any] | None = None
+) -> dict[str, Any]:
+    """An OrderedCollection: its count, and its first page or (small ones) its items."""
     out: dict[str, Any] = {
         "@context": CONTEXT,
         "id": id,
@@ -612,6 +687,8 @@ def ordered_collection(id: str, total: int, first: str | None = None) -> dict[st
     }
     if first is not None:
         out["first"] = first
+    if items is not None:
+        out["orderedItems"] = [_embedded(i) if isinstance(i, Mapping) else i for i in items]
     return out
 
 

@@ -191,15 +191,8 @@ def icon_of(actor: Actor) -> Image | None:
 async def featured_tags_document(actor: Actor) -> dict:
     """Expertise topics as Mastodon's featured hashtags (shown on a Mastodon profile)."""
     topics = await profiles.topics_of(actor)
-    return {
-        "@context": vocabulary.CONTEXT,
-        "id": endpoints(actor).featured_tags,
-        "type": "Collection",
-        "totalItems": len(topics),
-        "items": [
-            {"type": "Hashtag", "href": post_rules.tag_url(t), "name": f"#{t}"} for t in topics
-        ],
-    }
+    tags = [Link(post_rules.tag_url(t), t) for t in topics]
+    return vocabulary.hashtag_collection(endpoints(actor).featured_tags, tags)
 
 
 # The instance actor
@@ -489,13 +482,7 @@ async def group_moderators_document(group: Group, listed: bool = True) -> dict:
         else []
     )
     items = [row.actor.uri for row in rows]
-    return {
-        "@context": vocabulary.CONTEXT,
-        "id": moderators_url(group.actor),
-        "type": "OrderedCollection",
-        "totalItems": len(items),
-        "orderedItems": items,
-    }
+    return vocabulary.ordered_collection(moderators_url(group.actor), len(items), items=items)
 
 
 async def group_collection_document(group: Group, which: str) -> dict:
@@ -516,6 +503,4 @@ async def group_collection_document(group: Group, which: str) -> dict:
     else:
         items = [vocabulary.create(doc.attributed_to, vocabulary.note(doc)) for doc in docs]
     collection = urls.featured if which == "featured" else urls.outbox
-    out = vocabulary.ordered_collection(collection, len(items))
-    out["orderedItems"] = [{k: v for k, v in i.items() if k != "@context"} for i in items]
-    return out
+    return vocabulary.ordered_collection(collection, len(items), items=items)

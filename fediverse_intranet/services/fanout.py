@@ -167,23 +167,14 @@ async def group_moderated(post: Post, by: Actor, kind: str, on: bool) -> None:
     if group is None or not group.actor.is_local:
         return
     stamp = int(now().timestamp() * 1000)
-    base: dict[str, Any] = {
-        "@context": vocabulary.CONTEXT,
-        "actor": by.uri,
-        "audience": group.actor.uri,
-    }
-    base["to"] = [group.actor.uri]
-    base["cc"] = [followers_of(group.actor)]
+    where = {"group": group.actor.uri, "followers": followers_of(group.actor)}
     if kind == "featured":
-        target = endpoints(group.actor).featured
-        kind_name = "Add" if on else "Remove"
-        activity = {**base, "id": f"{post.uri}#{kind_name.lower()}/{stamp}", "type": kind_name}
-        activity.update({"object": post.uri, "target": target})
+        build, name = (vocabulary.add, "add") if on else (vocabulary.remove, "remove")
+        featured = endpoints(group.actor).featured
+        activity = build(by.uri, post.uri, featured, f"{post.uri}#{name}/{stamp}", **where)
     else:
-        lock = {**base, "id": f"{post.uri}#lock/{stamp}", "type": "Lock", "object": post.uri}
-        activity = lock if on else {**base, "id": f"{lock['id']}/undo", "type": "Undo"}
-        if not on:
-            activity["object"] = {k: v for k, v in lock.items() if k != "@context"}
+        lock = vocabulary.lock(by.uri, post.uri, f"{post.uri}#lock/{stamp}", **where)
+        activity = lock if on else vocabulary.undo_moderation(by.uri, lock)
     await group_announce(group, activity)
 
 
@@ -267,10 +258,6 @@ async def group_announce(
         await deliveries.enqueue(plain, actor, inboxes)
 
 
-def _follow_of(group: Actor, person: Actor, follow_uri: str) -> dict[str, Any]:
-    return {"id": follow_uri, "type": "Follow", "actor": person.uri, "object": group.uri}
-
-
 async def group_answer(group: Group, person: Actor, follow_uri: str, accepted: bool) -> None:
     """The group's Accept or Reject of a remote person's Follow (their request to join),
     signed by the group, to their own inbox."""
@@ -281,7 +268,7 @@ async def group_answer(group: Group, person: Actor, follow_uri: str, accepted: b
     # A Follow whose id we no longer have (a removed row) is named by its actor and object,
     # which is how Mastodon and we match such an answer; the id is then made unique.
     follow_uri = follow_uri or f"{actor.uri}#follows/{person.id}/{int(now().timestamp() * 1000)}"
-    follow = _follow_of(actor, person, follow_uri)
+    follow = vocabulary.follow(person.uri, actor.uri, follow_uri)
     answer = (
         vocabulary.accept(actor.uri, follow) if accepted else vocabulary.reject(actor.uri, follow)
     )
@@ -318,17 +305,10 @@ def _ban(group: Actor, person: Actor, by: Actor | None) -> dict[str, Any]:
     """Lemmy's ban from a community: a Block of the person with the group as target."""
     moderator = by or group
     stamp = int(now().timestamp() * 1000)
-    return {
-        "@context": vocabulary.CONTEXT,
-        "id": f"{group.uri}/bans/{person.id}/{stamp}",
-        "type": "Block",
-        "actor": moderator.uri,
-        "object": person.uri,
-        "target": group.uri,
-        "audience": group.uri,
-        "to": [group.uri],
-        "cc": [followers_of(group)],
-    }
+    ban_id = f"{group.uri}/bans/{person.id}/{stamp}"
+    return vocabulary.block(
+        moderator.uri, person.uri, ban_id, group=group.uri, followers=followers_of(group)
+    )
 
 
 async def joining_group(row: Membership, person: Actor, group: Actor) -> None:

@@ -99,12 +99,8 @@ async def unfollow(follower: Actor, followee: Actor) -> None:
         if row is None:
             return
         await row.delete()
-        sent = {
-            "id": row.uri or f"{follower.uri}#follows/{row.id}",
-            "type": "Follow",
-            "actor": follower.uri,
-            "object": followee.uri,
-        }
+        sent_id = row.uri or f"{follower.uri}#follows/{row.id}"
+        sent = vocabulary.follow(follower.uri, followee.uri, sent_id)
         if followee.inbox_url and await federation_policy.allows_url(followee.uri):
             undo = vocabulary.undo(follower.uri, sent)
             await deliveries.enqueue(undo, signer=follower, inboxes=[followee.inbox_url])

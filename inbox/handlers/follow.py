@@ -67,7 +67,7 @@ async def handle_undo_follow(inbound: Inbound) -> None:
 def accept_activity(follow: Activity, followee: Actor, follower: Actor) -> dict[str, Any]:
     """The Accept of a Follow with the Follow embedded, as Mastodon sends it; its id comes
     from the Follow's id, so a retried handler queues the same Accept once."""
-    embedded = {"id": follow.id, "type": "Follow", "actor": follower.uri, "object": followee.uri}
+    embedded = vocabulary.follow(follower.uri, followee.uri, follow.id)
     return vocabulary.accept(followee.uri, embedded)
 
 

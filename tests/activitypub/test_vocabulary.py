@@ -562,3 +562,53 @@ def test_our_own_person_reads_back():
 )
 def test_prefers_activity_json(accept, wanted):
     assert prefers_activity_json(accept) is wanted
+
+
+def test_group_moderation_activities_keep_their_wire_form() -> None:
+    """Lock, its Undo, Add, Remove and a ban's Block as Lemmy reads them, key order
+    included (they were written by hand in the fan-out before these builders)."""
+    group, followers = "https://i.example/groups/g", "https://i.example/groups/g/followers"
+    mod, post = "https://i.example/users/m", "https://i.example/posts/1"
+    where = {"group": group, "followers": followers}
+    base = {"@context": v.CONTEXT, "actor": mod, "audience": group}
+    base.update(to=[group], cc=[followers])
+    lock = v.lock(mod, post, f"{post}#lock/5", **where)
+    assert json.dumps(lock) == json.dumps(
+        {**base, "id": f"{post}#lock/5", "type": "Lock", "object": post}
+    )
+    undo = v.undo_moderation(mod, lock)
+    inner = {key: value for key, value in lock.items() if key != "@context"}
+    assert json.dumps(undo) == json.dumps(
+        {**base, "id": f"{post}#lock/5/undo", "type": "Undo", "object": inner}
+    )
+    featured = f"{group}/collections/featured"
+    for build, kind in ((v.add, "Add"), (v.remove, "Remove")):
+        made = build(mod, post, featured, f"{post}#{kind.lower()}/5", **where)
+        assert json.dumps(made) == json.dumps(
+            {**base, "id": f"{post}#{kind.lower()}/5", "type": kind}
+            | {"object": post, "target": featured}
+        )
+    ban = v.block(mod, "https://e.example/u/x", f"{group}/bans/7/5", **where)
+    assert list(ban) == [
+        "@context",
+        "id",
+        "type",
+        "actor",
+        "object",
+        "target",
+        "audience",
+        "to",
+        "cc",
+    ]
+    assert (ban["type"], ban["target"], ban["cc"]) == ("Block", group, [followers])
+
+
+def test_an_embedded_follow_is_the_follow_without_its_context() -> None:
+    follow = v.follow("https://i.example/users/a", "https://e.example/g", "urn:f:1")
+    accept = v.accept("https://e.example/g", follow)
+    assert accept["object"] == {
+        "id": "urn:f:1",
+        "type": "Follow",
+        "actor": "https://i.example/users/a",
+        "object": "https://e.example/g",
+    }
