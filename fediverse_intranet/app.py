@@ -19,7 +19,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from activitypub.vocabulary import prefers_activity_json
+from activitypub.negotiation import prefers_activity_json
 from fediverse_intranet import background, db, instance
 from fediverse_intranet.composition import compose
 from fediverse_intranet.oversized import AnswerThenDrain

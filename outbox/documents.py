@@ -1,7 +1,7 @@
 """Our models as ActivityStreams documents: the one place where that conversion happens.
 
-People become :class:`~activitypub.vocabulary.PersonDoc`, posts
-:class:`~activitypub.vocabulary.NoteDoc`, and the instance gets an Application actor of its
+People become :class:`~activitypub.docs.PersonDoc`, posts
+:class:`~activitypub.docs.NoteDoc`, and the instance gets an Application actor of its
 own. The delivery worker and the JSON routes both build documents here, so a post looks the
 same whether it is fetched or delivered. Every actor served gets a key pair first
 (``services.keys.ensure_keys``), since peers verify our signatures with the key they read here.
@@ -17,10 +17,13 @@ import hashlib
 import html
 from datetime import datetime, timedelta
 
-from activitypub import nodeinfo, vocabulary
-from activitypub.vocabulary import (
+from activitypub import build_activities, build_actors, build_collections, build_objects, nodeinfo
+from activitypub.context import PRESENCE_TEXT
+from activitypub.docs import (
+    ApplicationDoc,
     Audience,
     Field,
+    GroupDoc,
     Image,
     Link,
     NoteDoc,
@@ -118,7 +121,7 @@ def bio_html(bio: str) -> str:
 
 async def person_document(actor: Actor, *, suspended: bool = False) -> dict:
     """The Person JSON of a local person; ``suspended`` for a deactivated account."""
-    return vocabulary.person(await person_doc(actor, suspended=suspended))
+    return build_actors.person(await person_doc(actor, suspended=suspended))
 
 
 async def person_doc(actor: Actor, *, suspended: bool = False) -> PersonDoc:
@@ -173,7 +176,7 @@ def status_of(actor: Actor) -> StatusDoc | None:
     kind = current.status.value
     return StatusDoc(
         id=status_id(actor),
-        content=current.note or vocabulary.PRESENCE_TEXT[kind],
+        content=current.note or PRESENCE_TEXT[kind],
         published=actor.updated_at or now(),
         presence=kind,
         end_time=current.until,
@@ -192,7 +195,7 @@ async def featured_tags_document(actor: Actor) -> dict:
     """Expertise topics as Mastodon's featured hashtags (shown on a Mastodon profile)."""
     topics = await profiles.topics_of(actor)
     tags = [Link(post_rules.tag_url(t), t) for t in topics]
-    return vocabulary.hashtag_collection(endpoints(actor).featured_tags, tags)
+    return build_collections.hashtag_collection(endpoints(actor).featured_tags, tags)
 
 
 # The instance actor
@@ -200,8 +203,8 @@ async def featured_tags_document(actor: Actor) -> dict:
 
 async def instance_actor_document() -> dict:
     actor = await instance_actor()
-    return vocabulary.application(
-        vocabulary.ApplicationDoc(
+    return build_actors.application(
+        ApplicationDoc(
             id=actor.uri,
             username=actor.username,
             name=actor.name,
@@ -286,16 +289,16 @@ def _group_followers(group: Actor | None) -> str:
 
 async def note_document(post: Post) -> dict:
     (doc,) = await note_docs([post])
-    return vocabulary.note(doc)
+    return build_objects.note(doc)
 
 
 async def create_document(post: Post) -> dict:
-    return vocabulary.create(post.author.uri, await note_document(post))
+    return build_activities.create(post.author.uri, await note_document(post))
 
 
 async def update_document(post: Post) -> dict:
     """The edited post; the id comes from the edit's time, so each version has its own."""
-    return vocabulary.update(
+    return build_activities.update(
         post.author.uri, await note_document(post), post.edited_at or post.created_at
     )
 
@@ -304,19 +307,19 @@ async def delete_document(post: Post) -> dict:
     """A Tombstone addressed as the post was (read before its mentions are removed): a
     direct post's deletion names nobody the post itself did not."""
     (doc,) = await note_docs([post])
-    to, cc = vocabulary.note_addressing(doc)
-    return vocabulary.delete(post.author.uri, post.uri, to=to, cc=cc, audience=doc.group)
+    to, cc = build_objects.note_addressing(doc)
+    return build_activities.delete(post.author.uri, post.uri, to=to, cc=cc, audience=doc.group)
 
 
 def like_document(like: Like, actor: Actor, post: Post) -> dict:
     """Rows from before ``Like.uri`` existed get their id back from the row id, so an
     Undo names the Like it takes back."""
-    return vocabulary.like(actor.uri, post.uri, like.uri or like_uri(like, actor))
+    return build_activities.like(actor.uri, post.uri, like.uri or like_uri(like, actor))
 
 
 def announce_document(boost: Boost, actor: Actor, post: Post) -> dict:
     """``post.author`` must be loaded."""
-    return vocabulary.announce(
+    return build_activities.announce(
         actor.uri,
         post.uri,
         boost.uri,
@@ -327,14 +330,14 @@ def announce_document(boost: Boost, actor: Actor, post: Post) -> dict:
 
 
 def undo_document(actor: Actor, activity: dict) -> dict:
-    return vocabulary.undo(actor.uri, activity)
+    return build_activities.undo(actor.uri, activity)
 
 
 async def person_update_document(actor: Actor, moment: datetime) -> dict:
     """The ``Update`` of a person's actor document. The id carries the time to the
     millisecond: peers drop an activity id they saw before, so two quick saves must not
     share one."""
-    activity = vocabulary.update(actor.uri, await person_document(actor), moment)
+    activity = build_activities.update(actor.uri, await person_document(actor), moment)
     activity["id"] = f"{actor.uri}#updates/{int(moment.timestamp() * 1000)}"
     return activity
 
@@ -355,15 +358,19 @@ async def outbox_document(actor: Actor, page: bool, before: int | None) -> dict:
     collection = endpoints(actor).outbox
     public = Post.filter(visibility.LISTED, author=actor)
     if not page:
-        return vocabulary.ordered_collection(collection, await public.count(), page_url(collection))
+        return build_collections.ordered_collection(
+            collection, await public.count(), page_url(collection)
+        )
     if before is not None:
         public = public.filter(id__lt=before)
     rows = await public.order_by("-id").limit(PAGE_SIZE + 1).select_related("author")
     shown = rows[:PAGE_SIZE]
     docs = await note_docs(shown)
-    items = [vocabulary.create(actor.uri, vocabulary.note(doc)) for doc in docs]
+    items = [build_activities.create(actor.uri, build_objects.note(doc)) for doc in docs]
     more = page_url(collection, shown[-1].id) if len(rows) > PAGE_SIZE else None
-    return vocabulary.ordered_collection_page(page_url(collection, before), collection, items, more)
+    return build_collections.ordered_collection_page(
+        page_url(collection, before), collection, items, more
+    )
 
 
 async def follows_document(actor: Actor, followers: bool, page: bool, before: int | None) -> dict:
@@ -377,7 +384,9 @@ async def follows_document(actor: Actor, followers: bool, page: bool, before: in
     mine = Follow.filter(followee=actor) if followers else Follow.filter(follower=actor)
     mine = mine.filter(accepted=True)
     if not page:
-        return vocabulary.ordered_collection(collection, await mine.count(), page_url(collection))
+        return build_collections.ordered_collection(
+            collection, await mine.count(), page_url(collection)
+        )
     other = "follower" if followers else "followee"
     listed = mine.filter(**{f"{other}__domain": "", f"{other}__account__is_active": True})
     if before is not None:
@@ -386,7 +395,9 @@ async def follows_document(actor: Actor, followers: bool, page: bool, before: in
     shown = rows[:PAGE_SIZE]
     items = [getattr(row, other).uri for row in shown]
     more = page_url(collection, shown[-1].id) if len(rows) > PAGE_SIZE else None
-    return vocabulary.ordered_collection_page(page_url(collection, before), collection, items, more)
+    return build_collections.ordered_collection_page(
+        page_url(collection, before), collection, items, more
+    )
 
 
 # NodeInfo
@@ -435,8 +446,8 @@ async def group_document(group: Group) -> dict:
     actor = await keys.ensure_keys(group.actor)
     urls = endpoints(actor)
     topics = await group_rules.topics_of(group)
-    return vocabulary.group(
-        vocabulary.GroupDoc(
+    return build_actors.group(
+        GroupDoc(
             id=actor.uri,
             username=actor.username,
             name=actor.name,
@@ -462,7 +473,7 @@ async def group_document(group: Group) -> dict:
 
 async def group_update_document(group: Group, moment: datetime) -> dict:
     """A group's ``Update`` of its own actor document, addressed as Lemmy sends it."""
-    activity = vocabulary.update(group.actor.uri, await group_document(group), moment)
+    activity = build_activities.update(group.actor.uri, await group_document(group), moment)
     activity["id"] = f"{group.actor.uri}#updates/{int(moment.timestamp() * 1000)}"
     activity.update(to=[group.actor.uri], cc=[followers_of(group.actor)])
     activity["audience"] = group.actor.uri
@@ -482,7 +493,9 @@ async def group_moderators_document(group: Group, listed: bool = True) -> dict:
         else []
     )
     items = [row.actor.uri for row in rows]
-    return vocabulary.ordered_collection(moderators_url(group.actor), len(items), items=items)
+    return build_collections.ordered_collection(
+        moderators_url(group.actor), len(items), items=items
+    )
 
 
 async def group_collection_document(group: Group, which: str) -> dict:
@@ -492,15 +505,17 @@ async def group_collection_document(group: Group, which: str) -> dict:
     urls = endpoints(group.actor)
     members = Membership.filter(group=group, state=MemberState.MEMBER)
     if which == "followers":
-        return vocabulary.ordered_collection(urls.followers, await members.count())
+        return build_collections.ordered_collection(urls.followers, await members.count())
     posts = Post.filter(visibility.LISTED, group=group)  # nothing of a closed group
     if which == "featured":
         posts = posts.filter(pinned_at__not_isnull=True)
     rows = await posts.order_by("-id").limit(PAGE_SIZE).select_related("author")
     docs = await note_docs(rows)
     if which == "featured":
-        items = [vocabulary.note(doc) for doc in docs]
+        items = [build_objects.note(doc) for doc in docs]
     else:
-        items = [vocabulary.create(doc.attributed_to, vocabulary.note(doc)) for doc in docs]
+        items = [
+            build_activities.create(doc.attributed_to, build_objects.note(doc)) for doc in docs
+        ]
     collection = urls.featured if which == "featured" else urls.outbox
-    return vocabulary.ordered_collection(collection, len(items), items=items)
+    return build_collections.ordered_collection(collection, len(items), items=items)

@@ -28,7 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from activitypub import errors, nodeinfo, vocabulary, webfinger
+from activitypub import build_collections, errors, nodeinfo, webfinger
+from activitypub.context import ACTIVITY_JSON
 from activitypub.errors import FederationError
 from activitypub.webfinger import WebFingerError
 from fediverse_intranet import instance, urls
@@ -59,7 +60,7 @@ SERVICE_REL = "https://www.w3.org/ns/activitystreams#Service"  # FEP-d556
 
 
 class ActivityResponse(JSONResponse):
-    media_type = vocabulary.ACTIVITY_JSON
+    media_type = ACTIVITY_JSON
 
 
 class Refused(FederationError):
@@ -328,7 +329,7 @@ async def instance_actor(request: Request) -> Response:
 async def instance_outbox(request: Request) -> Response:
     """The instance actor posts nothing; an actor must still have an outbox."""
     actor = await documents.instance_actor()
-    return ActivityResponse(vocabulary.ordered_collection(f"{actor.uri}/outbox", 0))
+    return ActivityResponse(build_collections.ordered_collection(f"{actor.uri}/outbox", 0))
 
 
 @refusing
@@ -419,7 +420,7 @@ async def following(request: Request) -> Response:
 async def featured(request: Request) -> Response:
     """Pinned posts: none yet, but Mastodon fetches this collection for every new actor."""
     actor = (await _person(request.path_params["username"])).actor
-    return ActivityResponse(vocabulary.ordered_collection(urls.endpoints(actor).featured, 0))
+    return ActivityResponse(build_collections.ordered_collection(urls.endpoints(actor).featured, 0))
 
 
 @refusing
@@ -487,13 +488,13 @@ async def directory(request: Request) -> Response:
     if not _is_page(request):
         total = await remote_directory.listed_count()
         return ActivityResponse(
-            vocabulary.ordered_collection(collection, total, f"{collection}?page=true")
+            build_collections.ordered_collection(collection, total, f"{collection}?page=true")
         )
     people = await remote_directory.listed(position)
     after = f"&after={raw}" if raw != "0" else ""
     more = len(people) == remote_directory.PAGE_SIZE
     return ActivityResponse(
-        vocabulary.ordered_collection_page(
+        build_collections.ordered_collection_page(
             f"{collection}?page=true{after}",
             collection,
             [person.uri for person in people],

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from activitypub.context import PUBLIC
 from activitypub.keys import load_public_key
-from activitypub.vocabulary import PUBLIC, parse_actor
+from activitypub.parse_actor import parse_actor
 from fediverse_intranet.models import Account, Actor, Follow, Post, Visibility
 from fediverse_intranet.services import accounts, posts, profiles, social
 from fediverse_intranet.services.posts import Draft

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from static_peer import AS, Peer, signed_headers
 
-from activitypub import vocabulary
-from activitypub.vocabulary import VocabularyError, parse_actor, parse_status
+from activitypub import build_actors
+from activitypub.context import VocabularyError
+from activitypub.docs import PersonDoc, StatusDoc, iso
+from activitypub.parse_actor import parse_actor, parse_status
 from fediverse_intranet.models import (
     Actor,
     ActorTopic,
@@ -94,15 +96,15 @@ async def deliver(client, peer: Peer, activity: dict[str, Any]) -> InboxItem:
 
 
 def test_status_round_trip_through_the_person_document() -> None:
-    status = vocabulary.StatusDoc(
+    status = StatusDoc(
         id="https://a.example/users/ann#status-1",
         content="Loket 3",
         published=now(),
         presence="busy",
         end_time=now() + timedelta(hours=2),
     )
-    doc = vocabulary.person(
-        vocabulary.PersonDoc(
+    doc = build_actors.person(
+        PersonDoc(
             id="https://a.example/users/ann",
             username="ann",
             name="Ann",
@@ -184,7 +186,7 @@ async def test_a_person_elsewhere_without_consent_has_no_topics_here(app, peer) 
 
 
 async def test_an_expired_status_is_no_presence(app, peer) -> None:
-    past = vocabulary.iso(now() - timedelta(minutes=1))
+    past = iso(now() - timedelta(minutes=1))
     doc = expert(peer, status=status_of(peer, "petra", endTime=past))
     actor = await remote_actors.resolve_actor(doc["id"])
     assert actor.presence == Presence.UNSET
@@ -212,7 +214,7 @@ async def test_update_of_the_person_refreshes_topics(app, client, peer) -> None:
 async def test_create_and_remove_of_a_status_set_and_clear_presence(app, client, peer) -> None:
     doc = expert(peer)
     uri = doc["id"]
-    until = vocabulary.iso(now() + timedelta(hours=3))
+    until = iso(now() + timedelta(hours=3))
     create = {
         "@context": AS,
         "id": uri + "#statuses/1",

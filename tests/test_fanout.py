@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from activitypub.vocabulary import PUBLIC
+from activitypub.context import PUBLIC
 from fediverse_intranet.errors import InvalidInput
 from fediverse_intranet.models import (
     Actor,

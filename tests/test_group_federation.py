@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 import pytest
 
+from activitypub.context import PUBLIC
 from activitypub.signatures import sign_request
-from activitypub.vocabulary import PUBLIC
 from fediverse_intranet.errors import PermissionDenied
 from fediverse_intranet.models import (
     Actor,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from activitypub.vocabulary import StatusDoc
+from activitypub.docs import StatusDoc
 from fediverse_intranet.models import Actor, Boost, Group, Like, Post
 
 Document = dict[str, Any]

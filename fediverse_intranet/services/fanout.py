@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from activitypub import vocabulary
+from activitypub import build_activities
 from fediverse_intranet.models import (
     Actor,
     Boost,
@@ -119,7 +119,7 @@ async def liked(like: Like, actor: Actor, post: Post) -> None:
 
 
 async def unliked(like: Like, actor: Actor, post: Post) -> None:
-    activity = vocabulary.undo(actor.uri, documents().like_document(like, actor, post))
+    activity = build_activities.undo(actor.uri, documents().like_document(like, actor, post))
     if not await _through_group(post, activity, actor):
         await _to_author(activity, actor, post)
 
@@ -135,7 +135,7 @@ async def boosted(boost: Boost, actor: Actor, post: Post) -> None:
 
 
 async def unboosted(boost: Boost, actor: Actor, post: Post) -> None:
-    activity = vocabulary.undo(actor.uri, documents().announce_document(boost, actor, post))
+    activity = build_activities.undo(actor.uri, documents().announce_document(boost, actor, post))
     await _send(activity, actor, await _boost_audience(actor, post))
 
 
@@ -169,12 +169,12 @@ async def group_moderated(post: Post, by: Actor, kind: str, on: bool) -> None:
     stamp = int(now().timestamp() * 1000)
     where = {"group": group.actor.uri, "followers": followers_of(group.actor)}
     if kind == "featured":
-        build, name = (vocabulary.add, "add") if on else (vocabulary.remove, "remove")
+        build, name = (build_activities.add, "add") if on else (build_activities.remove, "remove")
         featured = endpoints(group.actor).featured
         activity = build(by.uri, post.uri, featured, f"{post.uri}#{name}/{stamp}", **where)
     else:
-        lock = vocabulary.lock(by.uri, post.uri, f"{post.uri}#lock/{stamp}", **where)
-        activity = lock if on else vocabulary.undo_moderation(by.uri, lock)
+        lock = build_activities.lock(by.uri, post.uri, f"{post.uri}#lock/{stamp}", **where)
+        activity = lock if on else build_activities.undo_moderation(by.uri, lock)
     await group_announce(group, activity)
 
 
@@ -237,7 +237,7 @@ async def group_announce(
         return
     actor = await keys.ensure_keys(group.actor)
     followers = followers_of(actor)
-    wrapped = vocabulary.group_announce(
+    wrapped = build_activities.group_announce(
         actor.uri,
         announce_id(actor, str(activity["id"])),
         activity,
@@ -247,7 +247,7 @@ async def group_announce(
     await deliveries.enqueue(wrapped, actor, inboxes)
     if post is not None and not group.members_only:
         await post.fetch_related("author")
-        plain = vocabulary.announce(
+        plain = build_activities.announce(
             actor.uri,
             post.uri,
             f"{actor.uri}/boosts/{post.id}",
@@ -268,9 +268,11 @@ async def group_answer(group: Group, person: Actor, follow_uri: str, accepted: b
     # A Follow whose id we no longer have (a removed row) is named by its actor and object,
     # which is how Mastodon and we match such an answer; the id is then made unique.
     follow_uri = follow_uri or f"{actor.uri}#follows/{person.id}/{int(now().timestamp() * 1000)}"
-    follow = vocabulary.follow(person.uri, actor.uri, follow_uri)
+    follow = build_activities.follow(person.uri, actor.uri, follow_uri)
     answer = (
-        vocabulary.accept(actor.uri, follow) if accepted else vocabulary.reject(actor.uri, follow)
+        build_activities.accept(actor.uri, follow)
+        if accepted
+        else build_activities.reject(actor.uri, follow)
     )
     await deliveries.enqueue(answer, actor, [inbox])
 
@@ -297,7 +299,7 @@ async def membership_changed(change: Any, by: Actor | None = None, follow_uri: s
         await group_announce(group, _ban(group.actor, person, by), also=[person])
     elif change.before == MemberState.BANNED and change.after is None:
         ban = _ban(group.actor, person, by)
-        undo = vocabulary.undo((by or group.actor).uri, ban)
+        undo = build_activities.undo((by or group.actor).uri, ban)
         await group_announce(group, undo, also=[person])
 
 
@@ -306,7 +308,7 @@ def _ban(group: Actor, person: Actor, by: Actor | None) -> dict[str, Any]:
     moderator = by or group
     stamp = int(now().timestamp() * 1000)
     ban_id = f"{group.uri}/bans/{person.id}/{stamp}"
-    return vocabulary.block(
+    return build_activities.block(
         moderator.uri, person.uri, ban_id, group=group.uri, followers=followers_of(group)
     )
 
@@ -316,7 +318,7 @@ async def joining_group(row: Membership, person: Actor, group: Actor) -> None:
     id) to the group's inbox, signed by the person."""
     inbox = group.inbox_url or group.shared_inbox_url
     if inbox:
-        activity = vocabulary.follow(person.uri, group.uri, row.uri)
+        activity = build_activities.follow(person.uri, group.uri, row.uri)
         await deliveries.enqueue(activity, person, [inbox])
 
 
@@ -324,5 +326,5 @@ async def leaving_group(row: Membership, person: Actor, group: Actor) -> None:
     """One of ours leaves a group elsewhere (or withdraws the request): Undo of the Follow."""
     inbox = group.inbox_url or group.shared_inbox_url
     if inbox and row.uri:
-        follow = vocabulary.follow(person.uri, group.uri, row.uri)
-        await deliveries.enqueue(vocabulary.undo(person.uri, follow), person, [inbox])
+        follow = build_activities.follow(person.uri, group.uri, row.uri)
+        await deliveries.enqueue(build_activities.undo(person.uri, follow), person, [inbox])

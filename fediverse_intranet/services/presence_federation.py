@@ -15,8 +15,8 @@ actor, ``remote_actors.presence_values``.
 
 from __future__ import annotations
 
-from activitypub import vocabulary
-from activitypub.vocabulary import RemoteStatus
+from activitypub import build_activities
+from activitypub.parse_actor import RemoteStatus
 from fediverse_intranet.models import Actor, Follow
 from fediverse_intranet.services import as2, deliveries, federation_policy, remote_directory
 from fediverse_intranet.services.clock import now
@@ -51,11 +51,11 @@ async def fanout_presence(actor: Actor, previous_status: str = "") -> int:
     moment = int(now().timestamp() * 1000)
     if status is not None:
         activity_id = f"{actor.uri}#statuses/{moment}"
-        activity = vocabulary.status_created(actor.uri, status, activity_id, followers)
+        activity = build_activities.status_created(actor.uri, status, activity_id, followers)
     else:
         removed = previous_status or f"{actor.uri}#status"
         activity_id = f"{actor.uri}#statuses/{moment}/remove"
-        activity = vocabulary.status_removed(actor.uri, removed, activity_id, followers)
+        activity = build_activities.status_removed(actor.uri, removed, activity_id, followers)
     return await deliveries.enqueue(activity, signer=actor, inboxes=inboxes)
 
 

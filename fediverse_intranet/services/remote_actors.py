@@ -11,7 +11,7 @@ rules keep a hostile or broken server from steering us:
   and a URL that could not be fetched is not tried again for ``FAILURE_COOLDOWN``. A flood
   of badly signed requests therefore costs the sender's server one GET every few minutes.
 
-Documents are read by the one actor parser, ``activitypub.vocabulary.parse_actor``, plus
+Documents are read by the one actor parser, ``activitypub.parse_actor.parse_actor``, plus
 the checks only we can make (the URL it came from, our column widths); remote HTML is
 sanitised before it is stored.
 
@@ -36,19 +36,12 @@ from urllib.parse import urldefrag, urlsplit
 
 from tortoise.exceptions import IntegrityError
 
+from activitypub.context import ACTOR_TYPES, PRESENCE_TEXT, VocabularyError
 from activitypub.errors import FederationError
 from activitypub.fetch import Fetched, FetchError
 from activitypub.keys import KeyFormatError, PublicKey, load_public_key
 from activitypub.origin import same_origin
-from activitypub.vocabulary import (
-    ACTOR_TYPES,
-    PRESENCE_TEXT,
-    PublicKeyInfo,
-    RemoteActor,
-    RemoteStatus,
-    VocabularyError,
-    parse_actor,
-)
+from activitypub.parse_actor import PublicKeyInfo, RemoteActor, RemoteStatus, parse_actor
 from fediverse_intranet import instance
 from fediverse_intranet.content import normalise_tag, sanitize_html
 from fediverse_intranet.models import Actor, ActorTopic, Presence, Tag
@@ -169,7 +162,7 @@ def forget_signer(uri: str) -> None:
 
 def read_actor(document: Mapping[str, Any], fetched_url: str) -> RemoteActor:
     """Check an actor document served from ``fetched_url`` (the final URL after redirects)
-    with the one actor parser, ``activitypub.vocabulary.parse_actor``, and our own limits."""
+    with the one actor parser, ``activitypub.parse_actor.parse_actor``, and our own limits."""
     if document.get("id") != fetched_url:
         raise RemoteActorError("the document's id is not the URL it was served from")
     try:

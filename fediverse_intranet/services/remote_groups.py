@@ -30,9 +30,9 @@ from urllib.parse import quote
 from tortoise.transactions import in_transaction
 
 from activitypub.fetch import FetchError
-from activitypub.objects import RemoteObject, is_public
 from activitypub.origin import same_origin
-from activitypub.vocabulary import RemoteActor
+from activitypub.parse_actor import RemoteActor
+from activitypub.parse_object import RemoteObject, is_public
 from fediverse_intranet import instance
 from fediverse_intranet.errors import (
     DomainError,

@@ -22,8 +22,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from activitypub import vocabulary, webfinger
+from activitypub import webfinger
+from activitypub.context import VocabularyError
 from activitypub.fetch import JRD, FetchError
+from activitypub.parse_actor import RemoteActor, parse_actor
 from activitypub.webfinger import WebFingerError
 from fediverse_intranet import instance
 from fediverse_intranet.content import normalise_tag, sanitize_html
@@ -110,8 +112,8 @@ async def details(actor: Actor) -> RemoteDetails:
         if await federation_policy.allows_url(actor.uri):
             async with asyncio.timeout(DETAILS_TIMEOUT):
                 fetched = await remote_client.signed_fetch(actor.uri)
-            found = _details_of(vocabulary.parse_actor(fetched.document), fetched.url)
-    except (TimeoutError, FetchError, vocabulary.VocabularyError) as exc:
+            found = _details_of(parse_actor(fetched.document), fetched.url)
+    except (TimeoutError, FetchError, VocabularyError) as exc:
         log.info("no profile details for %s: %s", actor.uri, exc)
     _details[actor.uri] = (time.monotonic(), found)
     while len(_details) > _MEMORY:
@@ -127,7 +129,7 @@ def forget() -> None:
 # Internals
 
 
-def _details_of(doc: vocabulary.RemoteActor, fetched_url: str) -> RemoteDetails:
+def _details_of(doc: RemoteActor, fetched_url: str) -> RemoteDetails:
     if doc.id != fetched_url:  # a document speaks only for the URL it came from
         return RemoteDetails()
     topics: list[str] = []

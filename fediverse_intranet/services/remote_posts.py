@@ -5,7 +5,7 @@ A remote post is stored when it concerns a person of this instance: it is addres
 mentions them, it answers one of their posts, its author has a follower here, or someone
 here follows a person who boosted it. Anything else is not stored at all: this is an
 intranet, not a relay. Remote HTML is sanitised before it is stored; the audience is read
-as Mastodon reads ``to``/``cc`` (``activitypub.objects.audience_of``), and who may then see
+as Mastodon reads ``to``/``cc`` (``activitypub.parse_object.audience_of``), and who may then see
 the post is the one rule of ``services.visibility``.
 
 Every function here is repeatable (the inbox processes at least once): storing a post that
@@ -25,11 +25,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from activitypub.docs import Audience
 from activitypub.errors import FederationError
 from activitypub.fetch import FetchError
-from activitypub.objects import RemoteObject, VocabularyError, audience_of, parse_object
 from activitypub.origin import same_origin
-from activitypub.vocabulary import Audience
+from activitypub.parse_object import RemoteObject, VocabularyError, audience_of, parse_object
 from fediverse_intranet.content import normalise_tag, plain_text, sanitize_html
 from fediverse_intranet.models import (
     Actor,

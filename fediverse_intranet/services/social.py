@@ -13,7 +13,7 @@ from secrets import token_hex
 
 from tortoise.transactions import in_transaction
 
-from activitypub import vocabulary
+from activitypub import build_activities
 from fediverse_intranet import instance
 from fediverse_intranet.content import normalise_tag
 from fediverse_intranet.errors import InvalidInput, NotFound, PermissionDenied
@@ -83,7 +83,7 @@ async def follow(follower: Actor, followee: Actor) -> FollowState:
             defaults={"accepted": False, "uri": f"{follower.uri}#follows/{token_hex(12)}"},
         )
         if created:
-            activity = vocabulary.follow(follower.uri, followee.uri, row.uri)
+            activity = build_activities.follow(follower.uri, followee.uri, row.uri)
             await deliveries.enqueue(activity, signer=follower, inboxes=[followee.inbox_url])
     return FollowState.FOLLOWING if row.accepted else FollowState.REQUESTED
 
@@ -100,9 +100,9 @@ async def unfollow(follower: Actor, followee: Actor) -> None:
             return
         await row.delete()
         sent_id = row.uri or f"{follower.uri}#follows/{row.id}"
-        sent = vocabulary.follow(follower.uri, followee.uri, sent_id)
+        sent = build_activities.follow(follower.uri, followee.uri, sent_id)
         if followee.inbox_url and await federation_policy.allows_url(followee.uri):
-            undo = vocabulary.undo(follower.uri, sent)
+            undo = build_activities.undo(follower.uri, sent)
             await deliveries.enqueue(undo, signer=follower, inboxes=[followee.inbox_url])
 
 

@@ -5,8 +5,8 @@ bad input with a 400 before anything is stored, and the processor parses the sto
 again with the same function before it calls a handler. Handlers see :class:`Inbound` only.
 
 This is a small, strict reader of the few fields the handlers need; an embedded post or
-actor is read by the protocol layer's parsers (``activitypub.objects.parse_object``,
-``activitypub.vocabulary.parse_actor``) into typed values, or left out when it cannot be
+actor is read by the protocol layer's parsers (``activitypub.parse_object.parse_object``,
+``activitypub.parse_actor.parse_actor``) into typed values, or left out when it cannot be
 read (a handler then fetches it from its origin, or ignores the activity).
 """
 
@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
+from activitypub.context import ACTOR_TYPES, VocabularyError
 from activitypub.errors import FederationError
 from activitypub.fetch import FetchError, parse_json_object
-from activitypub.objects import NOTE_TYPES, RemoteObject, parse_object
-from activitypub.vocabulary import ACTOR_TYPES, RemoteActor, VocabularyError, parse_actor
+from activitypub.parse_actor import RemoteActor, parse_actor
+from activitypub.parse_object import NOTE_TYPES, RemoteObject, parse_object
 from fediverse_intranet.models import Actor
 from fediverse_intranet.services.remote_actors import is_http_uri
 from fediverse_intranet.services.remote_posts import NotTaken

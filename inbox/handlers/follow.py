@@ -12,7 +12,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from activitypub import vocabulary
+from activitypub import build_activities
 from fediverse_intranet.models import Actor, Follow, InboxItem, NotificationKind
 from fediverse_intranet.services import deliveries, notifications, remote_groups
 from fediverse_intranet.services.keys import ensure_keys
@@ -67,8 +67,8 @@ async def handle_undo_follow(inbound: Inbound) -> None:
 def accept_activity(follow: Activity, followee: Actor, follower: Actor) -> dict[str, Any]:
     """The Accept of a Follow with the Follow embedded, as Mastodon sends it; its id comes
     from the Follow's id, so a retried handler queues the same Accept once."""
-    embedded = vocabulary.follow(follower.uri, followee.uri, follow.id)
-    return vocabulary.accept(followee.uri, embedded)
+    embedded = build_activities.follow(follower.uri, followee.uri, follow.id)
+    return build_activities.accept(followee.uri, embedded)
 
 
 async def _local_person(uri: str | None, *, active_only: bool = True) -> Actor | None:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
-from activitypub.objects import RemoteObject
 from activitypub.origin import same_origin
+from activitypub.parse_object import RemoteObject
 from fediverse_intranet.errors import DomainError
 from fediverse_intranet.models import (
     Actor,

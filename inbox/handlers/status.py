@@ -7,8 +7,9 @@ counts: one attributed to someone else, or with its id on another server, is ign
 
 from __future__ import annotations
 
+from activitypub.context import VocabularyError
 from activitypub.origin import same_origin
-from activitypub.vocabulary import VocabularyError, parse_status
+from activitypub.parse_actor import parse_status
 from fediverse_intranet.services import presence_federation
 from inbox.handlers import Ignored, Inbound
 

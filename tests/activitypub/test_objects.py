@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from activitypub.objects import (
+from activitypub.docs import Audience, Link
+from activitypub.parse_object import (
     PUBLIC,
     Attachment,
     VocabularyError,
     audience_of,
     parse_object,
 )
-from activitypub.vocabulary import Audience, Link
 
 BOB = "https://ministerie.example/users/bob"
 ALICE = "https://gemeente-x.example/users/alice"

@@ -10,20 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from activitypub import vocabulary as v
+from activitypub import build_activities, build_actors, build_collections, build_objects
+from activitypub.context import CONTEXT, PUBLIC, VocabularyError
+from activitypub.docs import ApplicationDoc, Audience, Field, Image, Link, NoteDoc, PersonDoc, iso
 from activitypub.keys import generate_rsa_key_pair, load_public_key
-from activitypub.vocabulary import (
-    PUBLIC,
-    Audience,
-    Field,
-    Image,
-    Link,
-    NoteDoc,
-    PersonDoc,
-    VocabularyError,
-    parse_actor,
-    prefers_activity_json,
-)
+from activitypub.negotiation import prefers_activity_json
+from activitypub.parse_actor import parse_actor
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WHEN = datetime(2025, 3, 4, 12, 30, 45, 123456, tzinfo=UTC)
@@ -86,7 +78,7 @@ def note_doc(**changes) -> NoteDoc:
 
 
 def test_context_is_mastodons_with_our_terms_inline():
-    document = v.person(person_doc())
+    document = build_actors.person(person_doc())
     context = document["@context"]
     assert context[:2] == ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]
     terms = context[2]
@@ -99,7 +91,7 @@ def test_context_is_mastodons_with_our_terms_inline():
 
 
 def test_person_document_has_what_mastodon_reads():
-    document = v.person(person_doc())
+    document = build_actors.person(person_doc())
     assert document["type"] == "Person"
     assert document["id"] == ALICE
     assert document["preferredUsername"] == "alice"
@@ -131,17 +123,17 @@ def test_person_document_has_what_mastodon_reads():
 
 def test_person_published_is_the_utc_day():
     east = datetime.fromisoformat("2025-03-04T00:30:00+02:00")  # 3 March, 22:30 UTC
-    assert v.person(person_doc(published=east))["published"] == "2025-03-03T00:00:00Z"
+    assert build_actors.person(person_doc(published=east))["published"] == "2025-03-03T00:00:00Z"
     naive = datetime(2025, 3, 4, 23, 59)
-    assert v.person(person_doc(published=naive))["published"] == "2025-03-04T00:00:00Z"
+    assert build_actors.person(person_doc(published=naive))["published"] == "2025-03-04T00:00:00Z"
 
 
 def test_person_without_photo_has_no_icon():
-    assert "icon" not in v.person(person_doc(icon=None))
+    assert "icon" not in build_actors.person(person_doc(icon=None))
 
 
 def test_suspended_person_keeps_only_identity_and_key():
-    document = v.person(person_doc(suspended=True))
+    document = build_actors.person(person_doc(suspended=True))
     assert document["suspended"] is True
     assert document["publicKey"]["publicKeyPem"] == KEY.public_pem
     assert document["name"] == "alice"
@@ -151,8 +143,8 @@ def test_suspended_person_keeps_only_identity_and_key():
 
 
 def test_application_actor():
-    document = v.application(
-        v.ApplicationDoc(
+    document = build_actors.application(
+        ApplicationDoc(
             id="https://gemeente-x.example/actor",
             username="instance_actor",
             name="Gemeente X",
@@ -179,7 +171,7 @@ def test_application_actor():
     ],
 )
 def test_note_addressing_as_mastodon(audience, to, cc):
-    document = v.note(note_doc(audience=audience))
+    document = build_objects.note(note_doc(audience=audience))
     assert (document["to"], document["cc"]) == (to, cc)
 
 
@@ -189,7 +181,9 @@ def test_organisation_is_not_an_audience():
 
 
 def test_note_shape():
-    document = v.note(note_doc(language="nl", in_reply_to="https://ministerie.example/p/1"))
+    document = build_objects.note(
+        note_doc(language="nl", in_reply_to="https://ministerie.example/p/1")
+    )
     assert document["type"] == "Note"
     assert "name" not in document
     assert document["attributedTo"] == ALICE
@@ -205,12 +199,12 @@ def test_note_shape():
 
 
 def test_note_without_language_has_no_content_map():
-    assert "contentMap" not in v.note(note_doc())
+    assert "contentMap" not in build_objects.note(note_doc())
 
 
 def test_article_with_title_edit_and_image():
     image = Image("https://gemeente-x.example/media/b.jpg", "image/jpeg", "Een kaart", 800, 600)
-    document = v.note(
+    document = build_objects.note(
         note_doc(article=True, name="Woo in 2025", updated=WHEN, attachments=(image,))
     )
     assert document["type"] == "Article"
@@ -229,17 +223,17 @@ def test_article_with_title_edit_and_image():
 
 
 def test_iso_of_naive_and_other_zones():
-    assert v.iso(datetime(2025, 1, 2, 3, 4, 5)) == "2025-01-02T03:04:05Z"
+    assert iso(datetime(2025, 1, 2, 3, 4, 5)) == "2025-01-02T03:04:05Z"
     local = datetime.fromisoformat("2025-01-02T04:04:05+01:00")
-    assert v.iso(local) == "2025-01-02T03:04:05Z"
+    assert iso(local) == "2025-01-02T03:04:05Z"
 
 
 # Activities
 
 
 def test_create_wraps_the_note_with_its_audience():
-    note = v.note(note_doc(audience=Audience.FOLLOWERS))
-    activity = v.create(ALICE, note)
+    note = build_objects.note(note_doc(audience=Audience.FOLLOWERS))
+    activity = build_activities.create(ALICE, note)
     assert activity["type"] == "Create"
     assert activity["id"] == "https://gemeente-x.example/posts/7/activity"
     assert activity["actor"] == ALICE
@@ -251,47 +245,51 @@ def test_create_wraps_the_note_with_its_audience():
 
 
 def test_update_has_one_id_per_version():
-    note = v.note(note_doc())
-    first = v.update(ALICE, note, WHEN)
-    second = v.update(ALICE, note, WHEN.replace(minute=31))
+    note = build_objects.note(note_doc())
+    first = build_activities.update(ALICE, note, WHEN)
+    second = build_activities.update(ALICE, note, WHEN.replace(minute=31))
     assert first["type"] == "Update"
     assert first["id"] != second["id"]
     assert first["id"].startswith(note["id"] + "#updates/")
 
 
 def test_delete_sends_a_tombstone():
-    activity = v.delete(ALICE, "https://gemeente-x.example/posts/7")
+    activity = build_activities.delete(ALICE, "https://gemeente-x.example/posts/7")
     assert activity["object"] == {"id": "https://gemeente-x.example/posts/7", "type": "Tombstone"}
     assert activity["to"] == [PUBLIC]
     assert activity["id"] == "https://gemeente-x.example/posts/7#delete"
 
 
 def test_follow_accept_reject_undo():
-    follow = v.follow(BOB, ALICE, "https://ministerie.example/follows/1")
+    follow = build_activities.follow(BOB, ALICE, "https://ministerie.example/follows/1")
     assert follow == {
-        "@context": v.CONTEXT,
+        "@context": CONTEXT,
         "id": "https://ministerie.example/follows/1",
         "type": "Follow",
         "actor": BOB,
         "object": ALICE,
     }
-    accept = v.accept(ALICE, follow)
+    accept = build_activities.accept(ALICE, follow)
     assert accept["type"] == "Accept"
     assert accept["to"] == [BOB]
     assert accept["object"]["id"] == follow["id"] and "@context" not in accept["object"]
-    assert accept["id"] == v.accept(ALICE, copy.deepcopy(follow))["id"]  # the same answer
-    other = v.accept(ALICE, {**follow, "id": "https://ministerie.example/follows/2"})
+    assert (
+        accept["id"] == build_activities.accept(ALICE, copy.deepcopy(follow))["id"]
+    )  # the same answer
+    other = build_activities.accept(ALICE, {**follow, "id": "https://ministerie.example/follows/2"})
     assert other["id"] != accept["id"]
-    assert v.reject(ALICE, follow)["type"] == "Reject"
-    undo = v.undo(BOB, follow)
+    assert build_activities.reject(ALICE, follow)["type"] == "Reject"
+    undo = build_activities.undo(BOB, follow)
     assert undo["type"] == "Undo" and undo["object"]["type"] == "Follow"
     assert undo["id"] == "https://ministerie.example/follows/1/undo"
 
 
 def test_like_and_announce():
-    like = v.like(BOB, "https://gemeente-x.example/posts/7", "https://ministerie.example/likes/9")
+    like = build_activities.like(
+        BOB, "https://gemeente-x.example/posts/7", "https://ministerie.example/likes/9"
+    )
     assert like["object"] == "https://gemeente-x.example/posts/7"
-    boost = v.announce(
+    boost = build_activities.announce(
         BOB,
         "https://gemeente-x.example/posts/7",
         "https://ministerie.example/boosts/3",
@@ -305,19 +303,24 @@ def test_like_and_announce():
 
 
 def test_collections():
-    collection = v.ordered_collection(f"{ALICE}/outbox", 3, f"{ALICE}/outbox?page=true")
+    collection = build_collections.ordered_collection(
+        f"{ALICE}/outbox", 3, f"{ALICE}/outbox?page=true"
+    )
     assert collection["type"] == "OrderedCollection"
     assert collection["totalItems"] == 3
     assert collection["first"] == f"{ALICE}/outbox?page=true"
-    page = v.ordered_collection_page(
-        f"{ALICE}/outbox?page=true", f"{ALICE}/outbox", [v.note(note_doc()), ALICE], "next-url"
+    page = build_collections.ordered_collection_page(
+        f"{ALICE}/outbox?page=true",
+        f"{ALICE}/outbox",
+        [build_objects.note(note_doc()), ALICE],
+        "next-url",
     )
     assert page["type"] == "OrderedCollectionPage"
     assert page["partOf"] == f"{ALICE}/outbox"
     assert "@context" not in page["orderedItems"][0]
     assert page["orderedItems"][1] == ALICE
     assert page["next"] == "next-url"
-    last = v.ordered_collection_page("p", "c", [])
+    last = build_collections.ordered_collection_page("p", "c", [])
     assert "next" not in last
 
 
@@ -511,7 +514,7 @@ def test_unusable_actors_are_refused_with_a_reason(document, reason):
 
 
 def test_our_own_person_reads_back():
-    actor = parse_actor(v.person(person_doc()))
+    actor = parse_actor(build_actors.person(person_doc()))
     assert actor.preferred_username == "alice"
     assert actor.knows_about == ("privacy", "woo")
     assert actor.hashtags == ("privacy", "woo")
@@ -520,7 +523,7 @@ def test_our_own_person_reads_back():
     assert actor.shared_inbox == "https://gemeente-x.example/inbox"
     assert actor.indexable is False and actor.discoverable is True
     load_public_key(actor.key(f"{ALICE}#main-key").pem)
-    assert parse_actor(v.person(person_doc(suspended=True))).suspended is True
+    assert parse_actor(build_actors.person(person_doc(suspended=True))).suspended is True
 
 
 # Content negotiation
@@ -570,25 +573,25 @@ def test_group_moderation_activities_keep_their_wire_form() -> None:
     group, followers = "https://i.example/groups/g", "https://i.example/groups/g/followers"
     mod, post = "https://i.example/users/m", "https://i.example/posts/1"
     where = {"group": group, "followers": followers}
-    base = {"@context": v.CONTEXT, "actor": mod, "audience": group}
+    base = {"@context": CONTEXT, "actor": mod, "audience": group}
     base.update(to=[group], cc=[followers])
-    lock = v.lock(mod, post, f"{post}#lock/5", **where)
+    lock = build_activities.lock(mod, post, f"{post}#lock/5", **where)
     assert json.dumps(lock) == json.dumps(
         {**base, "id": f"{post}#lock/5", "type": "Lock", "object": post}
     )
-    undo = v.undo_moderation(mod, lock)
+    undo = build_activities.undo_moderation(mod, lock)
     inner = {key: value for key, value in lock.items() if key != "@context"}
     assert json.dumps(undo) == json.dumps(
         {**base, "id": f"{post}#lock/5/undo", "type": "Undo", "object": inner}
     )
     featured = f"{group}/collections/featured"
-    for build, kind in ((v.add, "Add"), (v.remove, "Remove")):
+    for build, kind in ((build_activities.add, "Add"), (build_activities.remove, "Remove")):
         made = build(mod, post, featured, f"{post}#{kind.lower()}/5", **where)
         assert json.dumps(made) == json.dumps(
             {**base, "id": f"{post}#{kind.lower()}/5", "type": kind}
             | {"object": post, "target": featured}
         )
-    ban = v.block(mod, "https://e.example/u/x", f"{group}/bans/7/5", **where)
+    ban = build_activities.block(mod, "https://e.example/u/x", f"{group}/bans/7/5", **where)
     assert list(ban) == [
         "@context",
         "id",
@@ -604,8 +607,8 @@ def test_group_moderation_activities_keep_their_wire_form() -> None:
 
 
 def test_an_embedded_follow_is_the_follow_without_its_context() -> None:
-    follow = v.follow("https://i.example/users/a", "https://e.example/g", "urn:f:1")
-    accept = v.accept("https://e.example/g", follow)
+    follow = build_activities.follow("https://i.example/users/a", "https://e.example/g", "urn:f:1")
+    accept = build_activities.accept("https://e.example/g", follow)
     assert accept["object"] == {
         "id": "urn:f:1",
         "type": "Follow",

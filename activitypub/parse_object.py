@@ -18,15 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .vocabulary import (
-    PUBLIC,
-    Audience,
-    Link,
-    VocabularyError,
-    _datetime,
-    _link_url,
-    _url,
-)
+from .context import PUBLIC, VocabularyError
+from .docs import Audience, Link
+from .values import http_url, link_url, moment_of
 
 NOTE_TYPES = frozenset({"Note", "Article", "Question", "Page"})
 PUBLIC_FORMS = frozenset({PUBLIC, "as:Public", "Public"})
@@ -95,7 +89,7 @@ def parse_object(doc: object) -> RemoteObject:
     """Read a post; raises :class:`VocabularyError` when it is not a post we can use."""
     if not isinstance(doc, Mapping):
         raise VocabularyError("object is not a JSON object")
-    object_id = _url(doc.get("id"))
+    object_id = http_url(doc.get("id"))
     if object_id is None:
         raise VocabularyError("object has no valid id")
     kind = next((t for t in _items(doc.get("type"), 8) if t in NOTE_TYPES), None)
@@ -111,10 +105,10 @@ def parse_object(doc: object) -> RemoteObject:
         content=_text(doc, "content", MAX_CONTENT),
         name=_text(doc, "name", MAX_NAME),
         summary=_text(doc, "summary", MAX_SUMMARY),
-        url=_link_url(doc.get("url")),
+        url=link_url(doc.get("url")),
         in_reply_to=_id_of(doc.get("inReplyTo")),
-        published=_datetime(doc.get("published")),
-        updated=_datetime(doc.get("updated")),
+        published=moment_of(doc.get("published")),
+        updated=moment_of(doc.get("updated")),
         to=_recipients(doc.get("to")),
         cc=_recipients(doc.get("cc")),
         hashtags=_hashtags(doc.get("tag")),
@@ -154,7 +148,7 @@ def _id_of(value: object) -> str | None:
     """A reference: a URL, or an object (or Link) carrying one in ``id`` or ``href``."""
     if isinstance(value, Mapping):
         value = value.get("id", value.get("href"))
-    return _url(value)
+    return http_url(value)
 
 
 def _attributed_to(value: object) -> str | None:
@@ -204,7 +198,7 @@ def _mentions(value: object) -> tuple[Link, ...]:
     found: list[Link] = []
     for item in _items(value, MAX_TAGS):
         if isinstance(item, Mapping) and item.get("type") == "Mention":
-            href = _url(item.get("href"))
+            href = http_url(item.get("href"))
             name = item.get("name")
             if href and all(m.href != href for m in found):
                 found.append(Link(href, name[:200] if isinstance(name, str) else ""))
@@ -216,7 +210,7 @@ def _attachments(value: object) -> tuple[Attachment, ...]:
     for item in _items(value, MAX_ATTACHMENTS):
         if not isinstance(item, Mapping):
             continue
-        url = _link_url(item.get("url", item.get("href")))
+        url = link_url(item.get("url", item.get("href")))
         media_type = item.get("mediaType")
         if url is None or not isinstance(media_type, str) or len(media_type) > 100:
             continue
