@@ -118,7 +118,7 @@ def _activity(n: int, actor_uri: str, run: str) -> str:
 
 
 async def outbound(args: argparse.Namespace, inbox: str, data_dir: str) -> Outbound:
-    from fediverse_intranet import db, instance
+    from fediverse_intranet import db, instance, urls
     from fediverse_intranet.models import Actor, Delivery, WorkState
     from fediverse_intranet.services import clock, keys, remote_client
     from fediverse_intranet.settings import load_settings
@@ -137,7 +137,7 @@ async def outbound(args: argparse.Namespace, inbox: str, data_dir: str) -> Outbo
     await db.connect(settings)
     run = secrets.token_hex(4)
     username = f"bench{run}"
-    actor = await Actor.create(username=username, uri=instance.actor_uri(username))
+    actor = await Actor.create(username=username, uri=urls.actor_uri(username))
     try:
         await keys.ensure_keys(actor)
         now = clock.now()

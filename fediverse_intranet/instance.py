@@ -1,7 +1,7 @@
 """The settings of the instance this process serves, set once at start-up.
 
-Services build ids (URLs under the base URL) from here instead of threading settings
-through every call.
+Ids (URLs under the base URL, ``fediverse_intranet.urls``) are built from here instead of
+threading settings through every call.
 """
 
 from __future__ import annotations
@@ -20,11 +20,3 @@ def current() -> Settings:
     if _current is None:
         raise RuntimeError("fediverse_intranet.instance.configure() was not called")
     return _current
-
-
-def actor_uri(username: str) -> str:
-    return f"{current().base_url}/users/{username}"
-
-
-def post_uri(post_id: int) -> str:
-    return f"{current().base_url}/posts/{post_id}"

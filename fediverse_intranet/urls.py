@@ -9,7 +9,9 @@ written once.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from fediverse_intranet import instance
 from fediverse_intranet.models import Actor, Boost, Like
@@ -31,6 +33,28 @@ class Endpoints:
 
 def base_url() -> str:
     return instance.current().base_url
+
+
+def actor_uri(username: str) -> str:
+    """A local person's or group's actor id (the same path for both)."""
+    return f"{base_url()}/users/{username}"
+
+
+def post_uri(post_id: int) -> str:
+    return f"{base_url()}/posts/{post_id}"
+
+
+def tag_url(tag: str) -> str:
+    return f"{base_url()}/tags/{tag}"
+
+
+def profile_page(actor: Actor) -> str:
+    """Where a person's profile is read: ours at ``/@name``, anyone else's at their id."""
+    return f"{base_url()}/@{actor.username}" if actor.is_local else actor.uri
+
+
+def key_id(actor: Actor) -> str:
+    return f"{actor.uri}#main-key"
 
 
 def endpoints(actor: Actor) -> Endpoints:
@@ -72,3 +96,69 @@ def like_uri(like: Like, actor: Actor) -> str:
 
 def boost_uri(boost: Boost, actor: Actor) -> str:
     return f"{actor.uri}#boosts/{boost.id}"
+
+
+# Activity ids. Peers drop an id they saw before, so an id that must be new each time carries
+# the moment to the millisecond; one that must be the same for the same change does not.
+
+
+def status_id(actor: Actor) -> str:
+    """The id of a person's current presence as an FEP-82f6 status: the same presence, note
+    and end time give the same id, so the document and the Create sent agree."""
+    until = actor.presence_until.isoformat() if actor.presence_until else ""
+    digest = hashlib.sha256(f"{actor.presence}|{actor.presence_note}|{until}".encode())
+    return f"{actor.uri}#status-{digest.hexdigest()[:16]}"
+
+
+def millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def update_id(actor: Actor, moment: datetime) -> str:
+    """An Update of an actor's own document (a profile saved, a group's settings)."""
+    return f"{actor.uri}#updates/{millis(moment)}"
+
+
+def status_activity_id(actor: Actor, moment: datetime, *, removed: bool = False) -> str:
+    """A Create (or Remove, when cleared) of a person's FEP-82f6 status."""
+    return f"{actor.uri}#statuses/{millis(moment)}" + ("/remove" if removed else "")
+
+
+def cleared_status_id(actor: Actor) -> str:
+    """The status a clear removes when the one shown before is not known."""
+    return f"{actor.uri}#status"
+
+
+def moderation_id(post_uri: str, kind: str, moment: datetime) -> str:
+    """A moderator's Add, Remove or Lock of a thread (``kind``: ``add``, ``remove``, ``lock``)."""
+    return f"{post_uri}#{kind}/{millis(moment)}"
+
+
+def removal_id(post_uri: str) -> str:
+    """A group's Delete of someone else's post in it (a moderator removed it)."""
+    return f"{post_uri}#removed"
+
+
+def ban_id(group: Actor, person: Actor, moment: datetime) -> str:
+    return f"{group.uri}/bans/{person.id}/{millis(moment)}"
+
+
+def group_announce_id(group: Actor, activity_id: str) -> str:
+    """One id per activity a group passes on, so announcing it again queues nothing new."""
+    digest = hashlib.sha256(activity_id.encode()).hexdigest()[:32]
+    return f"{group.uri}/announces/{digest}"
+
+
+def group_boost_id(group: Actor, post_id: int) -> str:
+    """An open group's plain Announce of a new post (shown by Mastodon as a boost)."""
+    return f"{group.uri}/boosts/{post_id}"
+
+
+def follow_id(follower: Actor, suffix: str) -> str:
+    """A Follow of ours (``suffix``: a random token, or what names a lost one)."""
+    return f"{follower.uri}#follows/{suffix}"
+
+
+def join_id(person: Actor, token: str) -> str:
+    """A Follow of a group elsewhere: one of ours asking to join."""
+    return f"{person.uri}#joins/{token}"

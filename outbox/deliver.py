@@ -33,6 +33,7 @@ from activitypub.errors import FederationError
 from activitypub.fetch import Fetcher, FetchError
 from activitypub.keys import PrivateKey, load_private_key
 from activitypub.signatures import sign_request
+from fediverse_intranet import urls
 from fediverse_intranet.models import Actor, DeliveryHost, WorkState
 from fediverse_intranet.services import clock, keys, remote_client, sql
 from outbox import claims, policy
@@ -329,7 +330,7 @@ class Deliverer:
             if not actor.private_key_pem:
                 await keys.ensure_keys(actor)
             if actor.private_key_pem:
-                self._signers[actor.id] = Signer.of(keys.key_id(actor), actor.private_key_pem)
+                self._signers[actor.id] = Signer.of(urls.key_id(actor), actor.private_key_pem)
 
     def _slot(self, host: str) -> asyncio.Semaphore:
         slot = self._host_slots.get(host)

@@ -13,7 +13,6 @@ module is the implementation the composition root installs. URL shapes are
 
 from __future__ import annotations
 
-import hashlib
 import html
 from datetime import datetime, timedelta
 
@@ -30,7 +29,7 @@ from activitypub.docs import (
     PersonDoc,
     StatusDoc,
 )
-from fediverse_intranet import instance
+from fediverse_intranet import instance, urls
 from fediverse_intranet.models import (
     Account,
     Actor,
@@ -52,7 +51,6 @@ from fediverse_intranet.models import (
 )
 from fediverse_intranet.services import accounts, keys, profiles, visibility
 from fediverse_intranet.services import groups as group_rules
-from fediverse_intranet.services import posts as post_rules
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.remote_client import (  # noqa: F401 (used by outbox.routes)
     INSTANCE_ACTOR_USERNAME,
@@ -65,9 +63,12 @@ from fediverse_intranet.urls import (
     endpoints,
     followers_of,
     group_page,
+    key_id,
     like_uri,
     media_url,
     moderators_url,
+    tag_url,
+    update_id,
 )
 
 PAGE_SIZE = 20
@@ -146,26 +147,18 @@ async def person_doc(actor: Actor, *, suspended: bool = False) -> PersonDoc:
         featured=urls.featured,
         featured_tags=urls.featured_tags,
         shared_inbox=urls.shared_inbox,
-        key_id=keys.key_id(actor),
+        key_id=key_id(actor),
         public_key_pem=actor.public_key_pem,
         published=actor.created_at,
         icon=icon_of(actor),
         fields=fields,
-        topics=tuple(Link(post_rules.tag_url(name), name) for name in topics),
+        topics=tuple(Link(tag_url(name), name) for name in topics),
         # One consent for both: being indexed (FEP-5feb) and listed in directories elsewhere.
         discoverable=actor.indexable,
         indexable=actor.indexable,
         suspended=suspended,
         status=status_of(actor),
     )
-
-
-def status_id(actor: Actor) -> str:
-    """The id of a person's current presence as an FEP-82f6 status: the same presence, note
-    and end time give the same id, so the document and the Create sent agree."""
-    until = actor.presence_until.isoformat() if actor.presence_until else ""
-    digest = hashlib.sha256(f"{actor.presence}|{actor.presence_note}|{until}".encode())
-    return f"{actor.uri}#status-{digest.hexdigest()[:16]}"
 
 
 def status_of(actor: Actor) -> StatusDoc | None:
@@ -175,7 +168,7 @@ def status_of(actor: Actor) -> StatusDoc | None:
         return None
     kind = current.status.value
     return StatusDoc(
-        id=status_id(actor),
+        id=urls.status_id(actor),
         content=current.note or PRESENCE_TEXT[kind],
         published=actor.updated_at or now(),
         presence=kind,
@@ -194,7 +187,7 @@ def icon_of(actor: Actor) -> Image | None:
 async def featured_tags_document(actor: Actor) -> dict:
     """Expertise topics as Mastodon's featured hashtags (shown on a Mastodon profile)."""
     topics = await profiles.topics_of(actor)
-    tags = [Link(post_rules.tag_url(t), t) for t in topics]
+    tags = [Link(tag_url(t), t) for t in topics]
     return build_collections.hashtag_collection(endpoints(actor).featured_tags, tags)
 
 
@@ -211,9 +204,9 @@ async def instance_actor_document() -> dict:
             summary="",
             url=base_url(),
             inbox=f"{base_url()}/inbox",
-            outbox=f"{actor.uri}/outbox",
+            outbox=endpoints(actor).outbox,
             shared_inbox=f"{base_url()}/inbox",
-            key_id=f"{actor.uri}#main-key",
+            key_id=key_id(actor),
             public_key_pem=actor.public_key_pem,
         )
     )
@@ -237,7 +230,7 @@ async def note_docs(posts: list[Post]) -> list[NoteDoc]:
         mentions[row.post_id].append(Link(row.actor.uri, handle(row.actor)))
     hashtags: dict[int, list[Link]] = {i: [] for i in ids}
     for row in await PostTag.filter(post_id__in=ids).select_related("tag").order_by("id"):
-        hashtags[row.post_id].append(Link(post_rules.tag_url(row.tag.name), row.tag.name))
+        hashtags[row.post_id].append(Link(tag_url(row.tag.name), row.tag.name))
     images: dict[int, list[Image]] = {i: [] for i in ids}
     for row in await Attachment.filter(post_id__in=ids).order_by("id"):
         assert row.post_id is not None  # filtered on it
@@ -338,7 +331,7 @@ async def person_update_document(actor: Actor, moment: datetime) -> dict:
     millisecond: peers drop an activity id they saw before, so two quick saves must not
     share one."""
     activity = build_activities.update(actor.uri, await person_document(actor), moment)
-    activity["id"] = f"{actor.uri}#updates/{int(moment.timestamp() * 1000)}"
+    activity["id"] = update_id(actor, moment)
     return activity
 
 
@@ -459,14 +452,14 @@ async def group_document(group: Group) -> dict:
             moderators=moderators_url(actor),
             featured=urls.featured,
             shared_inbox=urls.shared_inbox,
-            key_id=keys.key_id(actor),
+            key_id=key_id(actor),
             public_key_pem=actor.public_key_pem,
             published=group.created_at,
             members_only=group.members_only,
             discoverable=group.access != GroupAccess.SECRET,
             posting_restricted=group.archived_at is not None,
             icon=icon_of(actor),
-            topics=tuple(Link(post_rules.tag_url(name), name) for name in topics),
+            topics=tuple(Link(tag_url(name), name) for name in topics),
         )
     )
 
@@ -474,7 +467,7 @@ async def group_document(group: Group) -> dict:
 async def group_update_document(group: Group, moment: datetime) -> dict:
     """A group's ``Update`` of its own actor document, addressed as Lemmy sends it."""
     activity = build_activities.update(group.actor.uri, await group_document(group), moment)
-    activity["id"] = f"{group.actor.uri}#updates/{int(moment.timestamp() * 1000)}"
+    activity["id"] = update_id(group.actor, moment)
     activity.update(to=[group.actor.uri], cc=[followers_of(group.actor)])
     activity["audience"] = group.actor.uri
     return activity

@@ -329,7 +329,7 @@ async def instance_actor(request: Request) -> Response:
 async def instance_outbox(request: Request) -> Response:
     """The instance actor posts nothing; an actor must still have an outbox."""
     actor = await documents.instance_actor()
-    return ActivityResponse(build_collections.ordered_collection(f"{actor.uri}/outbox", 0))
+    return ActivityResponse(build_collections.ordered_collection(urls.endpoints(actor).outbox, 0))
 
 
 @refusing
@@ -374,7 +374,7 @@ async def _is_follower(group: Group, signer: Actor | None, asked: str) -> Respon
         raise Refused(404, "no such person here")
     host = urlsplit(asked).netloc.lower() if is_http_uri(asked) else ""
     member = bool(host) and await visibility.host_has_member(group, host)
-    document = {"id": f"{group.actor.uri}/followers", "isFollower": member}
+    document = {"id": urls.followers_of(group.actor), "isFollower": member}
     return _private(document, group)
 
 

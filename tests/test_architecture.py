@@ -31,7 +31,7 @@ LAYERS = {
 DOMAIN = {"core", "models", "services"}
 ALLOWED = {
     "protocol": {"protocol"},  # key lookup and fetching are passed in as callables
-    "core": {"core", "models"},
+    "core": {"core", "models", "protocol"},  # settings read CIDR lists with activitypub
     "models": {"models", "core"},
     "services": {"services", "models", "core", "protocol"},
     "inbox": {"inbox", "protocol", *DOMAIN},
@@ -168,3 +168,32 @@ def test_the_checker_lets_the_composition_root_wire_every_layer() -> None:
     assert violations(source, "fediverse_intranet.composition") == []
     assert violations(source, "fediverse_intranet.settings") != []
     assert violations("from fediverse_intranet.app import create_app\n", "web.routes.x") != []
+
+
+def ids_made_here(source: str) -> list[int]:
+    """Lines that make an id of ours from an actor's or post's ``uri`` (``f"{x.uri}#..."``
+    or ``f"{x.uri}/..."``): a shape peers store, so it belongs in ``urls.py``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.JoinedStr) and len(node.values) >= 2:
+            first, second = node.values[0], node.values[1]
+            if (
+                isinstance(first, ast.FormattedValue)
+                and isinstance(first.value, ast.Attribute)
+                and first.value.attr == "uri"
+                and isinstance(second, ast.Constant)
+                and str(second.value)[:1] in ("#", "/")
+            ):
+                found.append(node.lineno)
+    return found
+
+
+def test_ids_of_ours_are_made_in_one_module() -> None:
+    wrong = []
+    for package in ("fediverse_intranet", "inbox", "outbox", "web"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == ROOT / "fediverse_intranet" / "urls.py":
+                continue
+            wrong += [f"{path.relative_to(ROOT)}:{n}" for n in ids_made_here(path.read_text())]
+    assert wrong == []
+    assert ids_made_here('x = f"{post.uri}#lock/{stamp}"\n') == [1]

@@ -27,9 +27,9 @@ from aiohttp import web
 from activitypub.fetch import Fetcher
 from activitypub.keys import KeyPair, PublicKey, generate_rsa_key_pair, load_public_key
 from activitypub.signatures import SignatureError, verify_request
-from fediverse_intranet import instance
+from fediverse_intranet import urls
 from fediverse_intranet.models import Actor, Delivery, DeliveryHost, WorkState
-from fediverse_intranet.services import clock, deliveries, keys
+from fediverse_intranet.services import clock, deliveries
 from outbox import claims, policy, worker
 from outbox.deliver import Deliverer
 
@@ -143,14 +143,14 @@ async def sender(app, key_pair: KeyPair) -> Actor:
     """A local person with keys (made directly: an account would cost an argon2 hash)."""
     return await Actor.create(
         username="alice",
-        uri=instance.actor_uri("alice"),
+        uri=urls.actor_uri("alice"),
         public_key_pem=key_pair.public_pem,
         private_key_pem=key_pair.private_pem,
     )
 
 
 async def _sink(sender: Actor) -> Sink:
-    sink = Sink({keys.key_id(sender): load_public_key(sender.public_key_pem)})
+    sink = Sink({urls.key_id(sender): load_public_key(sender.public_key_pem)})
     await sink.start()
     return sink
 
@@ -262,7 +262,7 @@ async def test_queued_delivery_arrives_signed(sender, sink, fetcher) -> None:
     assert await one_round(Deliverer(fetcher)) == 1
 
     [got] = sink.received
-    assert got.verified_key == keys.key_id(sender)
+    assert got.verified_key == urls.key_id(sender)
     assert got.body == stored.body.encode()
     assert got.headers["Content-Type"] == "application/activity+json"
     signature = got.headers["Signature"]

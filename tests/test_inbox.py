@@ -26,7 +26,7 @@ from aiohttp import web
 
 from activitypub.keys import KeyPair, generate_rsa_key_pair, load_public_key
 from activitypub.signatures import sign_request, sign_request_rfc9421, verify_request
-from fediverse_intranet import instance
+from fediverse_intranet import urls
 from fediverse_intranet.models import (
     Account,
     Actor,
@@ -175,7 +175,7 @@ async def local_person(username: str, role: Role = Role.MEMBER) -> Account:
     keys = key_pair(9)
     actor = await Actor.create(
         username=username,
-        uri=instance.actor_uri(username),
+        uri=urls.actor_uri(username),
         display_name=username.title(),
         public_key_pem=keys.public_pem,
         private_key_pem=keys.private_pem,

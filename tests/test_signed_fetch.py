@@ -17,7 +17,7 @@ import pytest
 from static_peer import Peer, keys, signed_headers
 
 from activitypub.signatures import sign_request_rfc9421
-from fediverse_intranet import instance
+from fediverse_intranet import urls
 from fediverse_intranet.models import Actor, Follow, Mention, Post, Visibility
 from fediverse_intranet.services import federation_policy, remote_actors
 from fediverse_intranet.settings import Settings
@@ -75,7 +75,7 @@ async def posts(alice, peers) -> dict[str, int]:
             content_html=f"<p>A {visibility.value} post</p>",
             visibility=visibility,
         )
-        await Post.filter(id=post.id).update(uri=instance.post_uri(post.id))
+        await Post.filter(id=post.id).update(uri=urls.post_uri(post.id))
         made[visibility.value] = post.id
     await Mention.create(post_id=made["direct"], actor=dora)
     return made

@@ -24,7 +24,7 @@ from activitypub.errors import FederationError
 from activitypub.fetch import FetchError
 from activitypub.keys import generate_rsa_key_pair
 from activitypub.signatures import SignatureError
-from fediverse_intranet import instance
+from fediverse_intranet import urls
 from fediverse_intranet.errors import Unreachable
 from fediverse_intranet.models import Actor, Delivery, InboxItem, WorkState
 from fediverse_intranet.services import (
@@ -83,7 +83,7 @@ async def _deliveries(count: int) -> list[int]:
     pair = generate_rsa_key_pair()
     sender = await Actor.create(
         username="alice",
-        uri=instance.actor_uri("alice"),
+        uri=urls.actor_uri("alice"),
         public_key_pem=pair.public_pem,
         private_key_pem=pair.private_pem,
     )

@@ -8,7 +8,7 @@ from datetime import timedelta
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from fediverse_intranet import instance
+from fediverse_intranet import instance, urls
 from fediverse_intranet.errors import (
     Conflict,
     InvalidInput,
@@ -93,7 +93,7 @@ async def create_account(
         actor = await Actor.create(
             username=username,
             domain="",
-            uri=instance.actor_uri(username),
+            uri=urls.actor_uri(username),
             display_name=display_name,
         )
         return await Account.create(

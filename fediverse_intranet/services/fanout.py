@@ -19,11 +19,11 @@ group announces it. A closed group's posts go to its members' servers and nowher
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from activitypub import build_activities
+from fediverse_intranet import urls
 from fediverse_intranet.models import (
     Actor,
     Boost,
@@ -153,7 +153,7 @@ async def _deleting_in_group(post: Post) -> None:
     if group.actor.is_local:
         if not post.author.is_local:
             activity["actor"] = group.actor.uri
-            activity["id"] = f"{post.uri}#removed"
+            activity["id"] = urls.removal_id(post.uri)
         await group_announce(group, activity)
     elif post.author.is_local:
         await _through_group(post, activity)
@@ -166,14 +166,18 @@ async def group_moderated(post: Post, by: Actor, kind: str, on: bool) -> None:
     group = await _group_of(post)
     if group is None or not group.actor.is_local:
         return
-    stamp = int(now().timestamp() * 1000)
+    moment = now()
     where = {"group": group.actor.uri, "followers": followers_of(group.actor)}
     if kind == "featured":
         build, name = (build_activities.add, "add") if on else (build_activities.remove, "remove")
         featured = endpoints(group.actor).featured
-        activity = build(by.uri, post.uri, featured, f"{post.uri}#{name}/{stamp}", **where)
+        activity = build(
+            by.uri, post.uri, featured, urls.moderation_id(post.uri, name, moment), **where
+        )
     else:
-        lock = build_activities.lock(by.uri, post.uri, f"{post.uri}#lock/{stamp}", **where)
+        lock = build_activities.lock(
+            by.uri, post.uri, urls.moderation_id(post.uri, "lock", moment), **where
+        )
         activity = lock if on else build_activities.undo_moderation(by.uri, lock)
     await group_announce(group, activity)
 
@@ -215,12 +219,6 @@ async def _through_group(post: Post, activity: dict, actor: Actor | None = None)
 members_elsewhere = visibility.group_members_elsewhere
 
 
-def announce_id(group: Actor, activity_id: str) -> str:
-    """One id per announced activity, so announcing it again queues nothing new."""
-    digest = hashlib.sha256(activity_id.encode()).hexdigest()[:32]
-    return f"{group.uri}/announces/{digest}"
-
-
 async def group_announce(
     group: Group,
     activity: Mapping[str, Any],
@@ -239,7 +237,7 @@ async def group_announce(
     followers = followers_of(actor)
     wrapped = build_activities.group_announce(
         actor.uri,
-        announce_id(actor, str(activity["id"])),
+        urls.group_announce_id(actor, str(activity["id"])),
         activity,
         followers=followers,
         members_only=group.members_only,
@@ -250,7 +248,7 @@ async def group_announce(
         plain = build_activities.announce(
             actor.uri,
             post.uri,
-            f"{actor.uri}/boosts/{post.id}",
+            urls.group_boost_id(actor, post.id),
             followers=followers,
             object_author=post.author.uri,
             published=post.created_at,
@@ -267,7 +265,7 @@ async def group_answer(group: Group, person: Actor, follow_uri: str, accepted: b
     actor = await keys.ensure_keys(group.actor)
     # A Follow whose id we no longer have (a removed row) is named by its actor and object,
     # which is how Mastodon and we match such an answer; the id is then made unique.
-    follow_uri = follow_uri or f"{actor.uri}#follows/{person.id}/{int(now().timestamp() * 1000)}"
+    follow_uri = follow_uri or urls.follow_id(actor, f"{person.id}/{urls.millis(now())}")
     follow = build_activities.follow(person.uri, actor.uri, follow_uri)
     answer = (
         build_activities.accept(actor.uri, follow)
@@ -306,8 +304,7 @@ async def membership_changed(change: Any, by: Actor | None = None, follow_uri: s
 def _ban(group: Actor, person: Actor, by: Actor | None) -> dict[str, Any]:
     """Lemmy's ban from a community: a Block of the person with the group as target."""
     moderator = by or group
-    stamp = int(now().timestamp() * 1000)
-    ban_id = f"{group.uri}/bans/{person.id}/{stamp}"
+    ban_id = urls.ban_id(group, person, now())
     return build_activities.block(
         moderator.uri, person.uri, ban_id, group=group.uri, followers=followers_of(group)
     )

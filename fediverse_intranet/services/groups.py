@@ -20,7 +20,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from fediverse_intranet import instance
+from fediverse_intranet import instance, urls
 from fediverse_intranet.content import normalise_tag, render_markdown, sanitize_html
 from fediverse_intranet.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from fediverse_intranet.models import (
@@ -158,7 +158,7 @@ async def create_group(creator: Account, form: GroupForm) -> Group:
                 username=handle,
                 domain="",
                 kind=GROUP_KIND,
-                uri=instance.actor_uri(handle),
+                uri=urls.actor_uri(handle),
                 display_name=values.name,
                 bio=values.description,
             )
@@ -207,11 +207,7 @@ def description_html(actor: Actor) -> str:
     """A group's description as a page or an actor document shows it."""
     if not actor.is_local:
         return sanitize_html(actor.bio)
-    return render_markdown(actor.bio, tag_url=_tag_url, mention_url=lambda ref: None).html
-
-
-def _tag_url(tag: str) -> str:
-    return f"{instance.current().base_url}/tags/{tag}"
+    return render_markdown(actor.bio, tag_url=urls.tag_url, mention_url=lambda ref: None).html
 
 
 async def find(handle: str) -> Group | None:

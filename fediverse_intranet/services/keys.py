@@ -8,10 +8,6 @@ from activitypub.keys import generate_rsa_key_pair
 from fediverse_intranet.models import Actor
 
 
-def key_id(actor: Actor) -> str:
-    return f"{actor.uri}#main-key"
-
-
 async def ensure_keys(actor: Actor) -> Actor:
     """Give a local actor a key pair once; generation runs in a thread (it takes ~50 ms)."""
     if actor.public_key_pem or not actor.is_local:

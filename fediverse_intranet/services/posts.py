@@ -20,7 +20,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from fediverse_intranet import instance
+from fediverse_intranet import instance, urls
 from fediverse_intranet.content import MentionRef, render_markdown
 from fediverse_intranet.errors import InvalidInput, NotFound, PermissionDenied
 from fediverse_intranet.models import (
@@ -81,10 +81,6 @@ class Draft:
     title: str = ""
     visibility: Visibility = Visibility.PUBLIC
     images: list[ImageUpload] = field(default_factory=list)
-
-
-def tag_url(tag: str) -> str:
-    return f"{instance.current().base_url}/tags/{tag}"
 
 
 def _check(draft: Draft, kept_images: int = 0) -> Draft:
@@ -149,7 +145,7 @@ def _all_mention_refs(source: str) -> tuple[MentionRef, ...]:
     def collect(ref: MentionRef) -> None:
         refs.append(ref)
 
-    render_markdown(source, tag_url=tag_url, mention_url=collect)
+    render_markdown(source, tag_url=urls.tag_url, mention_url=collect)
     return tuple(refs)
 
 
@@ -163,8 +159,8 @@ async def _render(source: str, author: Actor) -> tuple[str, tuple[str, ...], lis
     known = await _mentioned_actors(refs, author)
     rendered = render_markdown(
         source,
-        tag_url=tag_url,
-        mention_url=lambda ref: profile_url(known[ref]) if ref in known else None,
+        tag_url=urls.tag_url,
+        mention_url=lambda ref: urls.profile_page(known[ref]) if ref in known else None,
     )
     hashtags = tuple(dict.fromkeys(rendered.hashtags))
     if len(hashtags) > MAX_HASHTAGS:
@@ -173,12 +169,6 @@ async def _render(source: str, author: Actor) -> tuple[str, tuple[str, ...], lis
         )
     people = list({a.id: a for a in (known[ref] for ref in rendered.mentions)}.values())
     return rendered.html, hashtags, people
-
-
-def profile_url(actor: Actor) -> str:
-    if actor.is_local:
-        return f"{instance.current().base_url}/@{actor.username}"
-    return actor.uri
 
 
 async def _store_images(uploader: Actor, images: list[ImageUpload]) -> list[Attachment]:
@@ -327,7 +317,7 @@ async def create_post(
                 thread_root_id=(parent.thread_root_id or parent.id) if parent else None,
                 group=group,
             )
-            post.uri = instance.post_uri(post.id)
+            post.uri = urls.post_uri(post.id)
             await post.save(update_fields=["uri"])
             await set_tags_and_mentions(post, hashtags, mentioned, fresh=True)
             for attachment in attachments:

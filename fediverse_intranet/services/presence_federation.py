@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from activitypub import build_activities
 from activitypub.parse_actor import RemoteStatus
+from fediverse_intranet import urls
 from fediverse_intranet.models import Actor, Follow
 from fediverse_intranet.services import as2, deliveries, federation_policy, remote_directory
 from fediverse_intranet.services.clock import now
@@ -48,13 +49,13 @@ async def fanout_presence(actor: Actor, previous_status: str = "") -> int:
         return 0
     followers = followers_of(actor)
     status = as2.documents().status_of(actor)
-    moment = int(now().timestamp() * 1000)
+    moment = now()
     if status is not None:
-        activity_id = f"{actor.uri}#statuses/{moment}"
+        activity_id = urls.status_activity_id(actor, moment)
         activity = build_activities.status_created(actor.uri, status, activity_id, followers)
     else:
-        removed = previous_status or f"{actor.uri}#status"
-        activity_id = f"{actor.uri}#statuses/{moment}/remove"
+        removed = previous_status or urls.cleared_status_id(actor)
+        activity_id = urls.status_activity_id(actor, moment, removed=True)
         activity = build_activities.status_removed(actor.uri, removed, activity_id, followers)
     return await deliveries.enqueue(activity, signer=actor, inboxes=inboxes)
 

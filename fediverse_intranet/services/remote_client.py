@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 
 from activitypub.fetch import ACTIVITY, Expect, Fetched, Fetcher
 from activitypub.signatures import sign_request
-from fediverse_intranet import instance
+from fediverse_intranet import instance, urls
 from fediverse_intranet.models import Actor
 from fediverse_intranet.services import keys
 
@@ -65,7 +65,7 @@ async def signed_fetch(url: str, *, expect: Expect | None = None) -> Fetched:
         actor = await instance_actor()
     except InstanceActorUnavailable:  # misconfigured instance: fetch unsigned, as before
         return await fetcher().fetch(url, expect=expect or ACTIVITY)
-    key_id, private_pem = keys.key_id(actor), actor.private_key_pem
+    key_id, private_pem = urls.key_id(actor), actor.private_key_pem
 
     async def sign(method: str, target: str, headers: Mapping[str, str], body: bytes) -> dict:
         # RSA signing holds the event loop for about a millisecond: run it in a thread.

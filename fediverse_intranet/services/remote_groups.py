@@ -33,7 +33,7 @@ from activitypub.fetch import FetchError
 from activitypub.origin import same_origin
 from activitypub.parse_actor import RemoteActor
 from activitypub.parse_object import RemoteObject, is_public
-from fediverse_intranet import instance
+from fediverse_intranet import instance, urls
 from fediverse_intranet.errors import (
     DomainError,
     InvalidInput,
@@ -360,7 +360,7 @@ async def join(person: Actor, group: Group) -> Membership:
             raise PermissionDenied("You are banned from this group.")
         if row is not None and row.state in (MemberState.MEMBER, MemberState.PENDING):
             return row
-        uri = f"{person.uri}#joins/{secrets.token_hex(8)}"
+        uri = urls.join_id(person, secrets.token_hex(8))
         if row is None:
             row = await Membership.create(
                 group=group, actor=person, state=MemberState.PENDING, uri=uri

@@ -14,7 +14,7 @@ from secrets import token_hex
 from tortoise.transactions import in_transaction
 
 from activitypub import build_activities
-from fediverse_intranet import instance
+from fediverse_intranet import instance, urls
 from fediverse_intranet.content import normalise_tag
 from fediverse_intranet.errors import InvalidInput, NotFound, PermissionDenied
 from fediverse_intranet.models import (
@@ -80,7 +80,7 @@ async def follow(follower: Actor, followee: Actor) -> FollowState:
         row, created = await Follow.get_or_create(
             follower=follower,
             followee=followee,
-            defaults={"accepted": False, "uri": f"{follower.uri}#follows/{token_hex(12)}"},
+            defaults={"accepted": False, "uri": urls.follow_id(follower, token_hex(12))},
         )
         if created:
             activity = build_activities.follow(follower.uri, followee.uri, row.uri)
@@ -99,7 +99,7 @@ async def unfollow(follower: Actor, followee: Actor) -> None:
         if row is None:
             return
         await row.delete()
-        sent_id = row.uri or f"{follower.uri}#follows/{row.id}"
+        sent_id = row.uri or urls.follow_id(follower, str(row.id))
         sent = build_activities.follow(follower.uri, followee.uri, sent_id)
         if followee.inbox_url and await federation_policy.allows_url(followee.uri):
             undo = build_activities.undo(follower.uri, sent)
