@@ -45,7 +45,9 @@ def _quality(value: str) -> float:
 
 def _split_unquoted(text: str, separator: str) -> list[str]:
     """Split on ``separator`` outside double quotes (a profile URI list is quoted)."""
-    parts, current, quoted = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for char in text:
         if char == '"':
             quoted = not quoted
