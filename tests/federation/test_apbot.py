@@ -134,8 +134,8 @@ async def bea_follows(federation: Federation, apbot: BotPeer, name: str) -> None
 
 
 async def test_bot_follows_us_and_is_accepted(federation: Federation, apbot: BotPeer) -> None:
-    await bea_follows(federation, apbot, "ava")
-    followers = await fetch_as(federation, f"{federation.a.url}/users/ava/followers", None)
+    await bea_follows(federation, apbot, "anouk")
+    followers = await fetch_as(federation, f"{federation.a.url}/users/anouk/followers", None)
     assert followers.json()["totalItems"] == 1
     # RFC 9421 was accepted at once: the bot never fell back to draft-cavage for us.
     assert (await apbot.call("GET", "/policy", origin=federation.a.url))["policy"] is None
@@ -144,30 +144,30 @@ async def test_bot_follows_us_and_is_accepted(federation: Federation, apbot: Bot
 async def test_the_bots_adds_to_its_own_collections_are_done_cleanly(
     federation: Federation, apbot: BotPeer
 ) -> None:
-    await bea_follows(federation, apbot, "ava")
+    await bea_follows(federation, apbot, "anouk")
 
     async def adds() -> list[tuple[str, str]]:
         rows = inbox_notes(federation, "Add")
         return rows if rows and all(state != "pending" for state, _ in rows) else []
 
-    # One Add of ava to bea's following collection, after ava's Accept.
+    # One Add of anouk to bea's following collection, after anouk's Accept.
     assert await eventually(adds, "the bot's Add reaches gov-a") == [("done", "")]
 
 
 async def test_the_bot_receives_our_post_its_edit_and_its_deletion(
     federation: Federation, apbot: BotPeer, sign_in: SignIn
 ) -> None:
-    await bea_follows(federation, apbot, "ava")
-    ava = await sign_in(federation.a, "ava")
+    await bea_follows(federation, apbot, "anouk")
+    anouk = await sign_in(federation.a, "anouk")
     news = marker()
-    post_id = await ava.write(f"Hello activitypub.bot, this is ava {news}")
-    create = await apbot.wait_received("Create", "bea gets ava's post", content=news)
-    assert create["objectType"] == "Note" and create["actor"] == ava.actor_id
+    post_id = await anouk.write(f"Hello activitypub.bot, this is anouk {news}")
+    create = await apbot.wait_received("Create", "bea gets anouk's post", content=news)
+    assert create["objectType"] == "Note" and create["actor"] == anouk.actor_id
 
-    await ava.edit(post_id, f"Edited for the bot {news}")
-    await apbot.wait_received("Update", "bea gets ava's edit", content="Edited for the bot")
-    await ava.delete(post_id)
-    await apbot.wait_received("Delete", "bea gets ava's deletion", object=create["object"])
+    await anouk.edit(post_id, f"Edited for the bot {news}")
+    await apbot.wait_received("Update", "bea gets anouk's edit", content="Edited for the bot")
+    await anouk.delete(post_id)
+    await apbot.wait_received("Delete", "bea gets anouk's deletion", object=create["object"])
 
 
 async def axel_follows_bea(federation: Federation, sign_in: SignIn) -> Person:
@@ -209,23 +209,23 @@ async def test_we_follow_the_bot_and_see_its_post_edit_and_deletion(
 async def test_the_bot_replies_to_likes_and_boosts_our_post(
     federation: Federation, apbot: BotPeer, sign_in: SignIn
 ) -> None:
-    await bea_follows(federation, apbot, "ava")
-    ava = await sign_in(federation.a, "ava")
+    await bea_follows(federation, apbot, "anouk")
+    anouk = await sign_in(federation.a, "anouk")
     news = marker()
-    post_id = await ava.write(f"Reply to me, bot {news}")
-    create = await apbot.wait_received("Create", "bea gets ava's post", content=news)
+    post_id = await anouk.write(f"Reply to me, bot {news}")
+    create = await apbot.wait_received("Create", "bea gets anouk's post", content=news)
     uri = create["object"]
 
     await apbot.call("POST", "/reply", object=uri, content=f"A reply from the bot {news}r")
     await apbot.call("POST", "/like", object=uri)
     await apbot.call("POST", "/announce", object=uri)
-    await ava.wait_for_post(f"{news}r", f"/posts/{post_id}")
+    await anouk.wait_for_post(f"{news}r", f"/posts/{post_id}")
 
     async def counted() -> bool:
         row = federation.a.query("SELECT like_count, boost_count FROM post WHERE id = ?", post_id)
         return row == [(1, 1)]
 
-    await eventually(counted, "ava's post counts the bot's like and boost")
+    await eventually(counted, "anouk's post counts the bot's like and boost")
 
 
 async def test_we_reply_to_like_and_boost_the_bots_post(
@@ -247,7 +247,7 @@ async def test_we_reply_to_like_and_boost_the_bots_post(
 async def test_both_signature_schemes_are_accepted(federation: Federation, apbot: BotPeer) -> None:
     """The bot signs RFC 9421 first (key ids ``.../publickey``) and draft-cavage for servers
     it remembers as needing it: gov-a takes the first, gov-b is made to get the second."""
-    await bea_follows(federation, apbot, "ava")
+    await bea_follows(federation, apbot, "anouk")
     assert (await apbot.call("GET", "/policy", origin=federation.a.url))["policy"] is None
 
     b = federation.b
