@@ -39,10 +39,6 @@ from fediverse_intranet.services.as2 import documents
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.urls import endpoints, followers_of
 
-# The audience rule lives in ``services.visibility``, with who may see and fetch a post.
-remote_followers = visibility.remote_followers
-_unblocked = visibility.unblocked
-
 
 async def post_audience(post: Post) -> list[Actor]:
     """The remote people a local post outside groups reaches (``post.author`` loaded)."""
@@ -82,7 +78,7 @@ async def post_edited(post: Post, mentioned_before: Iterable[Actor]) -> None:
         return
     audience = await post_audience(post)
     if post.visibility != Visibility.ORGANISATION:
-        audience = await _unblocked(post.author, [*audience, *mentioned_before])
+        audience = await visibility.unblocked(post.author, [*audience, *mentioned_before])
     if audience:
         await _send(await documents().update_document(post), post.author, audience)
 
@@ -98,7 +94,7 @@ async def post_deleting(post: Post) -> None:
     if not post.author.is_local:
         return
     reached = [*await post_audience(post), *await _reached(post)]
-    audience = await _unblocked(post.author, reached)
+    audience = await visibility.unblocked(post.author, reached)
     if audience:
         await _send(await documents().delete_document(post), post.author, audience)
 
@@ -106,7 +102,7 @@ async def post_deleting(post: Post) -> None:
 async def _to_author(activity: dict, actor: Actor, post: Post) -> None:
     """To a remote post's author's own inbox, as Mastodon sends a Like (``post.author``
     loaded); not to an author who blocked ``actor``, nor to a colleague."""
-    for author in await _unblocked(actor, [post.author]):
+    for author in await visibility.unblocked(actor, [post.author]):
         inbox = author.inbox_url or author.shared_inbox_url
         if inbox:
             await deliveries.enqueue(activity, actor, [inbox])
@@ -126,7 +122,9 @@ async def unliked(like: Like, actor: Actor, post: Post) -> None:
 
 async def _boost_audience(actor: Actor, post: Post) -> list[Actor]:
     """The booster's remote followers and a remote post's author."""
-    return await _unblocked(actor, [*await remote_followers(actor), post.author])
+    return await visibility.unblocked(
+        actor, [*await visibility.remote_followers(actor), post.author]
+    )
 
 
 async def boosted(boost: Boost, actor: Actor, post: Post) -> None:
@@ -188,7 +186,7 @@ async def group_updated(group: Group) -> None:
     so they show the new name and access, and an archived group (``postingRestrictedToMods``)
     as read-only."""
     await group.fetch_related("actor")
-    if not group.actor.is_local or not await members_elsewhere(group):
+    if not group.actor.is_local or not await visibility.group_members_elsewhere(group):
         return
     activity = await documents().group_update_document(group, now())
     await group_announce(group, activity)
@@ -216,9 +214,6 @@ async def _through_group(post: Post, activity: dict, actor: Actor | None = None)
     return True
 
 
-members_elsewhere = visibility.group_members_elsewhere
-
-
 async def group_announce(
     group: Group,
     activity: Mapping[str, Any],
@@ -229,7 +224,7 @@ async def group_announce(
     members' servers, wrapped unchanged in an Announce signed by the group. A new ``post``
     of an open group is also announced plainly, for Mastodon, which shows it as a boost.
     ``also``: people no longer members who must hear it too (the one banned)."""
-    members = [*await members_elsewhere(group), *also]
+    members = [*await visibility.group_members_elsewhere(group), *also]
     inboxes = deliveries.inboxes_of(members)
     if not inboxes:
         return

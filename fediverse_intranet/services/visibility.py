@@ -9,7 +9,7 @@ direct post by those people only. A remote post is never organisation-only.
 A members-only post (a closed or secret group's) is seen by the group's members and its
 author, nobody else: not the organisation, not followers, not people it mentions.
 
-The rule has four faces, which ``tests/test_visibility_twins.py`` checks against each other
+The rule has four faces, which ``tests/test_visibility.py`` checks against each other
 for every visibility, group access and relation of the viewer:
 
 - :func:`can_view` for one post and one viewer (local, remote or nobody), and
