@@ -230,8 +230,7 @@ async def _group_for(
         return None
     await memberships.require_member(group, author)
     await _require_writable(group)
-    open_group = group.access == GroupAccess.OPEN
-    draft.visibility = Visibility.PUBLIC if open_group else Visibility.MEMBERS
+    draft.visibility = visibility.of_group_posts(group)
     return group
 
 
@@ -253,7 +252,7 @@ async def _mentioned_group(author: Actor, draft: Draft, mentioned: list[Actor]) 
             usable.append(row.group)
     if len(usable) != 1:
         return None
-    in_group = Visibility.PUBLIC if usable[0].access == GroupAccess.OPEN else Visibility.MEMBERS
+    in_group = visibility.of_group_posts(usable[0])
     return usable[0] if draft.visibility in (Visibility.PUBLIC, in_group) else None
 
 

@@ -58,6 +58,7 @@ from fediverse_intranet.services import (
     remote_client,
     remote_people,
     remote_posts,
+    visibility,
 )
 from fediverse_intranet.services import groups as group_rules
 from fediverse_intranet.services.clock import now
@@ -188,9 +189,9 @@ async def attach_post(group: Group, stored: Post, author: Actor) -> bool:
         return True
     if stored.group_id is not None or stored.author_id != author.id:
         return False
-    visibility = Visibility.MEMBERS if group.members_only else Visibility.PUBLIC
-    await Post.filter(id=stored.id, group_id=None).update(group_id=group.id, visibility=visibility)
-    stored.group_id, stored.visibility = group.id, visibility
+    seen_by = visibility.of_group_posts(group)
+    await Post.filter(id=stored.id, group_id=None).update(group_id=group.id, visibility=seen_by)
+    stored.group_id, stored.visibility = group.id, seen_by
     return True
 
 

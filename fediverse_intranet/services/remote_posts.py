@@ -50,6 +50,7 @@ from fediverse_intranet.services import (
     posts,
     remote_client,
     sql,
+    visibility,
 )
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.remote_actors import (
@@ -158,16 +159,12 @@ async def store(
         return stored
     if not is_http_uri(post.id) or author.is_local:
         raise NotTaken("not a remote post id")
-    visibility = VISIBILITIES[audience_of(post, author.followers_url or None)]
+    seen_by = VISIBILITIES[audience_of(post, author.followers_url or None)]
     if group is not None:
-        visibility = Visibility.MEMBERS if group.members_only else Visibility.PUBLIC
+        seen_by = visibility.of_group_posts(group)
     addressed = await _local_people(_people_addresses(post), local)
     parent = await _parent(post.in_reply_to)
-    if (
-        group is None
-        and not wanted
-        and not await _concerns_us(visibility, author, addressed, parent)
-    ):
+    if group is None and not wanted and not await _concerns_us(seen_by, author, addressed, parent):
         return None
     try:
         async with in_transaction():
@@ -177,7 +174,7 @@ async def store(
                 kind=PostKind.ARTICLE if post.type == "Article" and post.name else PostKind.NOTE,
                 title=_title(post),
                 content_html=sanitize_html(post.content),
-                visibility=visibility,
+                visibility=seen_by,
                 in_reply_to=parent,
                 in_reply_to_uri=_fitting(post.in_reply_to) if parent is None else "",
                 thread_root_id=(parent.thread_root_id or parent.id) if parent else None,

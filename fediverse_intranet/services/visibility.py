@@ -96,6 +96,12 @@ def visible_sql(alias: str = "p") -> str:
     )
 
 
+def of_group_posts(group: Group) -> Visibility:
+    """The visibility of every post in a group: public in an open group, members only in a
+    closed or secret one (local and remote posts alike)."""
+    return Visibility.PUBLIC if group.access == GroupAccess.OPEN else Visibility.MEMBERS
+
+
 # Lists of posts: every list a person here sees passes these (``timelines.hydrate``)
 
 
