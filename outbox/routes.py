@@ -43,7 +43,6 @@ from fediverse_intranet.models import (
 )
 from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import (
-    federation_policy,
     remote_directory,
     remote_groups,
     signed_requests,
@@ -140,11 +139,8 @@ async def _requesting_actor(request: Request) -> Actor | None:
     reason, whatever the post, so the answer never tells whether a post exists. Read as
     inbox POSTs are (``services.signed_requests``).
     """
-    if "signature" not in request.headers and "signature-input" not in request.headers:
-        return None
-    policy = await federation_policy.current()
     try:
-        return await signed_requests.signer_of(request.scope, None, policy, strip_prefix=AP_PREFIX)
+        return await signed_requests.signer_of_get(request.scope, strip_prefix=AP_PREFIX)
     except signed_requests.Unverified as exc:
         raise Refused(exc.status, exc.reason) from None
 

@@ -17,7 +17,7 @@ from activitypub.keys import PublicKey
 from activitypub.signatures import SignatureError, verify_request
 from fediverse_intranet import instance
 from fediverse_intranet.models import Actor
-from fediverse_intranet.services import remote_actors
+from fediverse_intranet.services import federation_policy, remote_actors
 from fediverse_intranet.services.federation_policy import Policy
 
 BLOCKED = "this server is blocked here"
@@ -63,6 +63,17 @@ async def signer_of(
     except SignatureError as exc:
         raise Unverified(401, exc.reason) from None
     return owners[verified.key_id]
+
+
+async def signer_of_get(scope: Mapping[str, Any], *, strip_prefix: str = "") -> Actor | None:
+    """Who signed a GET (a signed fetch of a post, a collection or a file), None when it is
+    unsigned. A signature is optional there, but one that is present must be good: a bad one
+    raises :class:`Unverified` whatever was asked, so the answer never tells what exists."""
+    names = {name for name, _value in scope["headers"]}
+    if b"signature" not in names and b"signature-input" not in names:
+        return None
+    policy = await federation_policy.current()
+    return await signer_of(scope, None, policy, strip_prefix=strip_prefix)
 
 
 def request_target(scope: Mapping[str, Any], strip_prefix: str = "") -> str:

@@ -12,8 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from fediverse_intranet.models import Actor
-from fediverse_intranet.services import accounts, federation_policy, media, signed_requests
+from fediverse_intranet.services import accounts, media, signed_requests
 from fediverse_intranet.services.media_access import Access, access
 from web import errors
 from web.context import SESSION_COOKIE
@@ -27,21 +26,12 @@ PRIVATE_HEADERS = {
 }
 
 
-async def _signer(request: Request) -> Actor | None:
-    """The server's actor that signed this GET, None when unsigned; a bad signature is the
-    caller's 401 (``signed_requests.Unverified``), as for signed fetches of posts."""
-    if "signature" not in request.headers and "signature-input" not in request.headers:
-        return None
-    policy = await federation_policy.current()
-    return await signed_requests.signer_of(request.scope, None, policy)
-
-
 async def media_file(request: Request) -> Response:
     name = request.path_params["name"]
     path = media.path_of(name)
     media_type = MEDIA_TYPES.get(name.rpartition(".")[2])
     try:
-        signer = await _signer(request)
+        signer = await signed_requests.signer_of_get(request.scope)
     except signed_requests.Unverified as exc:
         return JSONResponse({"error": exc.reason}, exc.status, headers=PRIVATE_HEADERS)
     token = request.cookies.get(SESSION_COOKIE, "")
