@@ -85,7 +85,6 @@ BACKOFF: tuple[timedelta, ...] = (
     timedelta(minutes=10),
     timedelta(hours=1),
 )
-MAX_ATTEMPTS = len(BACKOFF) + 1
 MAX_ERROR = 1000
 
 # Oldest first; an item that arrived has no next_attempt_at until a failure sets one.
@@ -97,6 +96,7 @@ QUEUE = WorkQueue(
     due="t.next_attempt_at IS NULL OR t.next_attempt_at <= :now",
     order="t.id",
 )
+MAX_ATTEMPTS = QUEUE.max_attempts
 
 
 async def run(stop: asyncio.Event, interval: float = POLL_INTERVAL) -> None:
@@ -173,8 +173,9 @@ def retry_at(attempts: int, now: datetime) -> datetime | None:
 
 async def _process(item: InboxItem, senders: dict[str, Actor]) -> str | None:
     """Handle one item; its note when it is done, None when its failure was recorded."""
-    if item.attempts > MAX_ATTEMPTS:  # a worker died on it each time
-        await _finish(item, WorkState.FAILED, f"gave up after {item.attempts - 1} attempts")
+    exhausted = QUEUE.exhausted(item.attempts)
+    if exhausted is not None:
+        await _finish(item, WorkState.FAILED, exhausted)
         return None
     try:
         return await _handle(item, senders)

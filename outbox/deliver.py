@@ -369,8 +369,9 @@ class Deliverer:
 
     def _refusal(self, job: Job) -> Outcome | None:
         """A job that must not be sent at all, and why."""
-        if job.attempts > policy.MAX_ATTEMPTS:  # a worker died on it each time
-            return Outcome(Result.FAILED, None, f"gave up after {job.attempts - 1} attempts")
+        exhausted = claims.QUEUE.exhausted(job.attempts)
+        if exhausted is not None:
+            return Outcome(Result.FAILED, None, exhausted)
         if policy.expired(job.created_at, clock.now()):
             return Outcome(Result.FAILED, None, "expired before it could be sent")
         if job.signer_id not in self._signers:

@@ -53,6 +53,13 @@ class WorkQueue:
     def max_attempts(self) -> int:
         return len(self.backoff) + 1
 
+    def exhausted(self, attempts: int) -> str | None:
+        """Why a claimed row is given up without being tried, or None: past the last
+        attempt, a worker died on each one (attempts are counted at the claim)."""
+        if attempts > self.max_attempts:
+            return f"gave up after {attempts - 1} attempts"
+        return None
+
     def _pick(self) -> str:
         return f"""
             SELECT t.id FROM {self.table} t
