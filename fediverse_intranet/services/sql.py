@@ -90,9 +90,13 @@ def _insert(model: type[Model], columns: Iterable[str]) -> str:
     """``INSERT INTO table (columns) VALUES (:columns)``; the names are our code's, never a
     request's, and every value is a bound parameter."""
     names = list(columns)
-    quoted = ", ".join(f'"{name}"' for name in names)
     marks = ", ".join(f":{name}" for name in names)
-    return f'INSERT INTO "{model._meta.db_table}" ({quoted}) VALUES ({marks})'  # noqa: S608
+    return f"{_insert_into(model, names)} VALUES ({marks})"
+
+
+def _insert_into(model: type[Model], columns: Iterable[str]) -> str:
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    return f'INSERT INTO "{model._meta.db_table}" ({quoted})'  # noqa: S608
 
 
 async def insert_rows(
@@ -117,6 +121,6 @@ async def insert_rows(
             params.append(value)
             marks.append("?" if sqlite else f"${len(params)}")
         groups.append(f"({', '.join(marks)})")
-    head = _insert(model, columns).partition(" VALUES ")[0]
+    head = _insert_into(model, columns)
     tail = " ON CONFLICT DO NOTHING" if skip_existing else ""
     await connection.execute_query(f"{head} VALUES {', '.join(groups)}{tail}", params)
