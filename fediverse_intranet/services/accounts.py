@@ -142,7 +142,6 @@ async def _count_attempt(key: str, address: str) -> None:
     ):
         raise refused
     await LoginFailure.create(login=key, address=address)
-    per_login, per_address = _recent(key, address)
     if (
         await per_login.count() > MAX_FAILURES_PER_LOGIN
         or await per_address.count() > MAX_FAILURES_PER_ADDRESS
