@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     instance.configure(settings)
     compose()
+    hsts = hsts_header(settings)
     logging.getLogger("uvicorn.access").addFilter(inbox.ACCESS_LOG_FILTER)  # once: same object
 
     @contextlib.asynccontextmanager
@@ -171,8 +172,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # Outermost, so that every early answer (the body limit's 413 too) is drained.
             Middleware(AnswerThenDrain),
             Middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES),
-            Middleware(InboxFirst, hsts=hsts_header(settings)),
-            Middleware(SecurityHeaders, hsts=hsts_header(settings)),
+            Middleware(InboxFirst, hsts=hsts),
+            Middleware(SecurityHeaders, hsts=hsts),
             Middleware(ActivityNegotiation),
         ],
         exception_handlers={HTTPException: errors.http_error, Exception: errors.server_error},
