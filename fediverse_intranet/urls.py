@@ -67,7 +67,7 @@ def endpoints(actor: Actor) -> Endpoints:
         featured=f"{uri}/collections/featured",
         featured_tags=f"{uri}/collections/tags",
         shared_inbox=f"{base_url()}/inbox",
-        profile=f"{base_url()}/@{actor.username}",
+        profile=profile_page(actor),
     )
 
 
