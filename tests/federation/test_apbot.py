@@ -15,8 +15,6 @@ Install once with ``npm ci --prefix tests/federation/apbot`` (``make test`` does
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.federation.conftest import LOGS, Federation
+from tests.federation.conftest import Federation
 from tests.federation.groups import (
     create_group,
     join_remote,
@@ -33,12 +31,11 @@ from tests.federation.groups import (
     remote_page,
     wait_remote_state,
 )
-from tests.federation.instances import ensure_hosts, require, tail
+from tests.federation.node_peer import node_peer
 from tests.federation.people import Person, eventually, text_of
 from tests.federation.test_flows import SignIn, fetch_as, marker
 
 PEER_DIR = Path(__file__).resolve().parent / "apbot"
-NODE = PEER_DIR / "node_modules" / ".bin" / "node"
 HOST, ADDRESS, CONTROL_PORT = "apbot.test", "127.0.0.7", 8282
 START_TIMEOUT = 60.0
 BEA, CLUB = f"https://{HOST}/user/bea", f"https://{HOST}/user/club"
@@ -80,39 +77,18 @@ class BotPeer:
 
 @pytest.fixture(scope="module")
 def apbot(federation: Federation, request: pytest.FixtureRequest) -> Iterator[BotPeer]:
-    require(
-        NODE.exists(),
-        f"{NODE.relative_to(PEER_DIR.parents[2])} is missing "
-        "(npm ci --prefix tests/federation/apbot)",
-    )
-    ensure_hosts({HOST: ADDRESS})
-    cert = federation.ca.issue(HOST, ADDRESS)
-    log = federation.home / "apbot.log"
-    request.config.stash.setdefault(LOGS, []).append(log)
-    env = {
-        "PATH": f"{NODE.parent}:/usr/bin:/bin",
-        "NODE_EXTRA_CA_CERTS": str(federation.ca.cafile),
-        "PEER_HOST": HOST,
-        "PEER_ADDRESS": ADDRESS,
-        "PEER_CERT": str(cert.certfile),
-        "PEER_KEY": str(cert.keyfile),
-        "CONTROL_PORT": str(CONTROL_PORT),
-        "TMPDIR": str(federation.home),
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(NODE), "peer.mjs"], cwd=PEER_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while "ready" not in log.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the activitypub.bot peer did not start:\n{tail(log)}", pytrace=False)
-            time.sleep(0.1)
-        yield BotPeer(f"http://{ADDRESS}:{CONTROL_PORT}")
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+    with node_peer(
+        federation,
+        request,
+        name="activitypub.bot",
+        folder=PEER_DIR,
+        host=HOST,
+        address=ADDRESS,
+        control_port=CONTROL_PORT,
+        start_timeout=START_TIMEOUT,
+        extra_env={"TMPDIR": str(federation.home)},
+    ) as control:
+        yield BotPeer(control)
 
 
 def inbox_notes(federation: Federation, kind: str) -> list[tuple[str, str]]:

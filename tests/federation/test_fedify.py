@@ -7,8 +7,6 @@ Install once with ``npm ci --prefix tests/federation/fedify`` (``make test`` doe
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.federation.conftest import LOGS, Federation
-from tests.federation.instances import ensure_hosts, require, tail
+from tests.federation.conftest import Federation
+from tests.federation.node_peer import node_peer
 from tests.federation.people import eventually
 from tests.federation.test_flows import SignIn, fetch_as, marker
 
 PEER_DIR = Path(__file__).resolve().parent / "fedify"
-NODE = PEER_DIR / "node_modules" / ".bin" / "node"
 HOST, ADDRESS, CONTROL_PORT = "fedify.test", "127.0.0.6", 8181
 START_TIMEOUT = 30.0
 
@@ -59,38 +56,17 @@ class FedifyPeer:
 
 @pytest.fixture(scope="module")
 def fedify(federation: Federation, request: pytest.FixtureRequest) -> Iterator[FedifyPeer]:
-    require(
-        NODE.exists(),
-        f"{NODE.relative_to(PEER_DIR.parents[2])} is missing "
-        "(npm ci --prefix tests/federation/fedify)",
-    )
-    ensure_hosts({HOST: ADDRESS})
-    cert = federation.ca.issue(HOST, ADDRESS)
-    log = federation.home / "fedify.log"
-    request.config.stash.setdefault(LOGS, []).append(log)
-    env = {
-        "PATH": f"{NODE.parent}:/usr/bin:/bin",
-        "NODE_EXTRA_CA_CERTS": str(federation.ca.cafile),
-        "PEER_HOST": HOST,
-        "PEER_ADDRESS": ADDRESS,
-        "PEER_CERT": str(cert.certfile),
-        "PEER_KEY": str(cert.keyfile),
-        "CONTROL_PORT": str(CONTROL_PORT),
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(NODE), "peer.mjs"], cwd=PEER_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while "ready" not in log.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the Fedify peer did not start:\n{tail(log)}", pytrace=False)
-            time.sleep(0.1)
-        yield FedifyPeer(f"http://{ADDRESS}:{CONTROL_PORT}")
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+    with node_peer(
+        federation,
+        request,
+        name="Fedify",
+        folder=PEER_DIR,
+        host=HOST,
+        address=ADDRESS,
+        control_port=CONTROL_PORT,
+        start_timeout=START_TIMEOUT,
+    ) as control:
+        yield FedifyPeer(control)
 
 
 async def fedify_follows_ava(federation: Federation, fedify: FedifyPeer) -> None:
