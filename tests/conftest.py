@@ -7,7 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from fediverse_intranet.composition import compose
 from fediverse_intranet.models import Account, Role
 from fediverse_intranet.services import (
     accounts,
+    clock,
     federation_policy,
     remote_actors,
     remote_client,
@@ -187,3 +189,24 @@ async def alice(app: Starlette) -> Account:
 @pytest.fixture
 async def bob(app: Starlette) -> Account:
     return await make_account("bob", display_name="Bob Burger")
+
+
+class Clock:
+    """The services' clock (``services.clock.now``), moved forward by the test."""
+
+    def __init__(self, real: Callable[[], datetime]) -> None:
+        self.real = real
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return self.real() + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
+@pytest.fixture
+def moved(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock(clock.now)
+    monkeypatch.setattr(clock, "now", fake)
+    return fake

@@ -109,28 +109,7 @@ class Sink:
         return web.Response(status=int(self.answer))
 
 
-class Clock:
-    """The queue's clock, moved forward by the test."""
-
-    def __init__(self, real: Callable[[], datetime]) -> None:
-        self.real = real
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return self.real() + self.offset
-
-    def advance(self, delta: timedelta) -> None:
-        self.offset += delta
-
-
 # --- fixtures and helpers -----------------------------------------------------------------
-
-
-@pytest.fixture
-def moved(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock(clock.now)
-    monkeypatch.setattr(clock, "now", fake)
-    return fake
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from aiohttp import web
@@ -51,24 +51,6 @@ from tests.conftest import BASE_URL, LOOPBACK, ROOT
 def settings(settings):
     """Loopback peers are allowed: the answering server below is one."""
     return dataclasses.replace(settings, federation_private_networks=LOOPBACK)
-
-
-class Clock:
-    def __init__(self, real: Callable[[], datetime]) -> None:
-        self.real, self.offset = real, timedelta(0)
-
-    def __call__(self) -> datetime:
-        return self.real() + self.offset
-
-    def advance(self, delta: timedelta) -> None:
-        self.offset += delta
-
-
-@pytest.fixture
-def moved(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock(clock.now)
-    monkeypatch.setattr(clock, "now", fake)
-    return fake
 
 
 async def _items(count: int) -> list[int]:
