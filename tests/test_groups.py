@@ -22,7 +22,7 @@ from fediverse_intranet.models import (
     Role,
     Tag,
 )
-from fediverse_intranet.services import groups, memberships
+from fediverse_intranet.services import groups, memberships, visibility
 from fediverse_intranet.services.groups import GroupForm
 from tests.conftest import make_account
 
@@ -109,14 +109,14 @@ async def test_open_join_closed_request_secret_by_invitation_only(alice, bob):
 
     with pytest.raises(NotFound):
         await memberships.join(secret, carol)
-    assert not await memberships.may_see_group(secret, carol)
+    assert not await visibility.may_know_group(secret, carol)
     with pytest.raises(NotFound):  # an outsider learns nothing of a secret group
         await memberships.invite(secret, carol, bob.actor)
     with pytest.raises(PermissionDenied):
         await memberships.approve(open_group, carol, bob.actor)  # a member, no moderator
     invited = await memberships.invite(secret, alice.actor, carol)
     assert invited.after == MemberState.INVITED
-    assert await memberships.may_see_group(secret, carol)
+    assert await visibility.may_know_group(secret, carol)
     assert await Notification.filter(
         recipient_id=carol.id, kind=NotificationKind.GROUP_INVITE
     ).exists()

@@ -37,7 +37,7 @@ from fediverse_intranet.models import (
     Tag,
     Visibility,
 )
-from fediverse_intranet.services import accounts, fanout, memberships
+from fediverse_intranet.services import accounts, fanout, memberships, visibility
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.profiles import parse_topics
 
@@ -231,7 +231,7 @@ async def visible_group(handle: str, viewer: Actor) -> Group:
     """The group, unless it is secret and the viewer neither belongs to it nor was invited:
     then it does not exist, as far as they can tell."""
     group = await find(handle)
-    if group is None or not await memberships.may_see_group(group, viewer):
+    if group is None or not await visibility.may_know_group(group, viewer):
         raise NotFound("This group does not exist or you cannot see it.")
     return group
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from fediverse_intranet.models import Actor, Attachment, Group, GroupAccess, Post
-from fediverse_intranet.services import memberships, remote_groups, visibility
+from fediverse_intranet.services import remote_groups, visibility
 from fediverse_intranet.services.visibility import can_view
 
 
@@ -38,8 +38,9 @@ async def access(filename: str, viewer: Actor | None, signer: Actor | None) -> A
         group = await Group.get_or_none(actor_id=actor.id) if actor.is_group else None
         if group is None or group.access != GroupAccess.SECRET:
             return Access.PUBLIC  # a person's or a listed group's photo: in its actor document
-        member = await memberships.may_see_group(group, viewer)
-        if member or await visibility.may_know_group(group, signer):
+        if await visibility.may_know_group(group, viewer) or await visibility.may_know_group(
+            group, signer
+        ):
             found = Access.PRIVATE
     return found
 

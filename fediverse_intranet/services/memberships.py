@@ -70,17 +70,6 @@ async def is_member(group: Group, actor: Actor | None) -> bool:
     return row is not None and row.state == MemberState.MEMBER
 
 
-async def may_see_group(group: Group, viewer: Actor | None) -> bool:
-    """A secret group exists only for its members and the people invited to it
-    (``services.visibility.may_know_group``)."""
-    return await visibility.may_know_group(group, viewer)
-
-
-async def may_see_members(group: Group, viewer: Actor | None) -> bool:
-    """An open group's member list is public; a closed or secret group's is for members."""
-    return await visibility.may_list_members(group, viewer)
-
-
 async def runs_here(group: Group) -> bool:
     """Whether this server hosts the group: only then do its moderators act here (a group
     elsewhere is moderated on its own server, which tells us)."""
@@ -105,7 +94,7 @@ async def require_member(group: Group, actor: Actor) -> Membership:
     row = await membership(group, actor)
     if row is not None and row.state == MemberState.MEMBER:
         return row
-    if not await may_see_group(group, actor):
+    if not await visibility.may_know_group(group, actor):
         raise NotFound("This group does not exist or you cannot see it.")
     if row is not None and row.state == MemberState.BANNED:
         raise PermissionDenied("You are banned from this group.")

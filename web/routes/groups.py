@@ -25,6 +25,7 @@ from fediverse_intranet.services import (
     remote_groups,
     social,
     timelines,
+    visibility,
 )
 from fediverse_intranet.services.groups import GroupForm
 from web.context import Ctx, choice, field_text, read_form, view
@@ -95,7 +96,7 @@ async def show(request: Request, ctx: Ctx) -> Response:
     mine = await memberships.membership(group, ctx.actor)
     moderator = await memberships.can_moderate(group, ctx.actor)
     member = mine is not None and mine.state == MemberState.MEMBER
-    see_members = await memberships.may_see_members(group, ctx.actor)
+    see_members = await visibility.may_list_members(group, ctx.actor)
     first_page = _before(request) is None
     return ctx.page(
         "groups/show.html",
@@ -170,7 +171,7 @@ async def archive(request: Request, ctx: Ctx) -> Response:
 async def members(request: Request, ctx: Ctx) -> Response:
     """The member list; for moderators also requests, invitations, bans and the actions."""
     group = await _group(request, ctx)
-    if not await memberships.may_see_members(group, ctx.actor):
+    if not await visibility.may_list_members(group, ctx.actor):
         raise NotFound("This group does not exist or you cannot see it.")
     return await _members_page(ctx, group)
 
