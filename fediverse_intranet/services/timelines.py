@@ -32,12 +32,12 @@ from fediverse_intranet.models import (
     Post,
     PostTag,
 )
-from fediverse_intranet.numbers import parse_int
+from fediverse_intranet.numbers import MAX_ID, parse_int
 from fediverse_intranet.services import sql, visibility
 from fediverse_intranet.services.visibility import visible_sql
 
 PAGE_SIZE = 20
-NEWEST = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+NEWEST = MAX_ID  # a cursor before every post: the first page
 MAX_ROUNDS = 5  # how many times a page is topped up after mutes before it is shown as is
 
 HOME_SQL = """
