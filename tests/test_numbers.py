@@ -124,20 +124,26 @@ async def test_hostile_numbers_in_every_route_are_never_a_server_error(app, alic
     assert failures == [], "\n".join(failures)
 
 
-@pytest.mark.parametrize(
-    "url", ["/", "/notifications", "/@alice", "/groups/tuin", "/users/alice/outbox?page=true"]
-)
-@pytest.mark.parametrize("value", HOSTILE)
+# The home cursor is <post>_<boost>, and clamps a large one to the newest: those two are
+# cursors there, not hostile values.
+HOME_CURSORS = ("1_0", "2147483648")
+CURSOR_CASES = [
+    (url, value)
+    for url in ["/", "/notifications", "/@alice", "/groups/tuin", "/users/alice/outbox?page=true"]
+    for value in HOSTILE
+    if not (url == "/" and value in HOME_CURSORS)
+]
+
+
+@pytest.mark.parametrize(("url", "value"), CURSOR_CASES)
 async def test_a_cursor_that_is_not_an_id_is_400(app, alice, admin_browser, url, value):
-    if url == "/" and value in ("1_0", "2147483648"):
-        pytest.skip("the home cursor is <post>_<boost>, and clamps a large one to the newest")
     await _defaults(alice)
     glue = "&" if "?" in url else "?"
     response = await admin_browser.get(f"{url}{glue}before={quote(value, safe='')}")
     assert response.status_code == 400, (url, value)
 
 
-@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("value", [v for v in HOSTILE if v != ""])  # empty: "none" there
 @pytest.mark.parametrize(
     ("url", "field"),
     [
@@ -149,8 +155,6 @@ async def test_a_cursor_that_is_not_an_id_is_400(app, alice, admin_browser, url,
 async def test_a_number_in_a_form_that_is_not_an_id_is_refused(
     app, alice, admin_browser, url, field, value
 ):
-    if value == "":
-        pytest.skip("an empty field means 'none' in these forms")
     response = await admin_browser.submit(url, {field: value, "source": "my draft"})
     assert response.status_code == 400, (url, value)
     if url == "/compose":
