@@ -71,14 +71,16 @@ def create(actor: str, obj: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def update(actor: str, obj: Mapping[str, Any], updated: datetime) -> dict[str, Any]:
+def update(
+    actor: str, obj: Mapping[str, Any], updated: datetime, *, id: str | None = None
+) -> dict[str, Any]:
     """Update of a post or a profile; one id per version (to the microsecond: two edits in
     one second are two versions), so a peer never drops an edit as a repeat of the previous
-    one, and the same version always gets the same id."""
+    one, and the same version always gets the same id. ``id``: the caller's own shape."""
     stamp = (utc(updated) - EPOCH) // timedelta(microseconds=1)
     return _activity(
         "Update",
-        f"{obj['id']}#updates/{stamp}",
+        id or f"{obj['id']}#updates/{stamp}",
         actor,
         obj,
         published=iso(updated),

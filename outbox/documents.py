@@ -322,17 +322,12 @@ def announce_document(boost: Boost, actor: Actor, post: Post) -> dict:
     )
 
 
-def undo_document(actor: Actor, activity: dict) -> dict:
-    return build_activities.undo(actor.uri, activity)
-
-
 async def person_update_document(actor: Actor, moment: datetime) -> dict:
     """The ``Update`` of a person's actor document. The id carries the time to the
     millisecond: peers drop an activity id they saw before, so two quick saves must not
     share one."""
-    activity = build_activities.update(actor.uri, await person_document(actor), moment)
-    activity["id"] = update_id(actor, moment)
-    return activity
+    document = await person_document(actor)
+    return build_activities.update(actor.uri, document, moment, id=update_id(actor, moment))
 
 
 # Collections
@@ -466,8 +461,10 @@ async def group_document(group: Group) -> dict:
 
 async def group_update_document(group: Group, moment: datetime) -> dict:
     """A group's ``Update`` of its own actor document, addressed as Lemmy sends it."""
-    activity = build_activities.update(group.actor.uri, await group_document(group), moment)
-    activity["id"] = update_id(group.actor, moment)
+    document = await group_document(group)
+    activity = build_activities.update(
+        group.actor.uri, document, moment, id=update_id(group.actor, moment)
+    )
     activity.update(to=[group.actor.uri], cc=[followers_of(group.actor)])
     activity["audience"] = group.actor.uri
     return activity
