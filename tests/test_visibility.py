@@ -1,7 +1,7 @@
 """The visibility rule's four faces agree, for every visibility, group access and relation of
 the viewer: who may see a post (``can_view`` and its SQL twin ``visible_sql``), who it is sent
 to (``delivery_audience``), who on another server may fetch it (``may_fetch``) and what a
-public collection lists (``LISTED``, ``listed_publicly``, and the outbox itself).
+public collection lists (``LISTED``, and the outbox itself).
 
 Runs on SQLite and, with ``scripts/with-postgres.sh``, on PostgreSQL: the SQL twins are SQL.
 """
@@ -98,9 +98,7 @@ async def test_view_sql_audience_fetch_and_collections_agree_for_every_combinati
         what = f"{post.visibility.value} post in {post.group_id} (deleted: {post.deleted_at})"
         anyone = await can_view(post, None)
         assert await visibility.may_fetch(post, None) == anyone, what
-        # A public collection lists what nobody could be refused, and the one-post rule is
-        # the queryset's.
-        assert await visibility.listed_publicly(post) == (post.id in listed), what
+        # A public collection lists what nobody could be refused.
         if post.id in listed:
             assert anyone, what
         assert (post.id in listed) == (anyone and post.author.is_local), what

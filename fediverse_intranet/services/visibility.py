@@ -18,7 +18,7 @@ for every visibility, group access and relation of the viewer:
   :func:`can_view` lets see it;
 - :func:`may_fetch`: who on another server may fetch one post (by server, as peers sign
   with any key of theirs);
-- :func:`listed_publicly` and :data:`LISTED`: what a public collection (an outbox, a
+- :data:`LISTED`: what a public collection (an outbox, a
   group's outbox or featured posts) lists to anyone, signed or not: public posts of this
   instance outside members-only groups, nothing a single reader could not see.
 
@@ -287,16 +287,3 @@ async def may_fetch(
 LISTED = Q(deleted_at=None, visibility=Visibility.PUBLIC, author__domain="") & (
     Q(group_id=None) | Q(group__access=GroupAccess.OPEN)
 )
-
-
-async def listed_publicly(post: Post) -> bool:
-    """Whether a public collection (an outbox, a group's outbox or featured posts) lists
-    this post: the rule of :data:`LISTED` for one post."""
-    if post.deleted_at is not None or post.visibility != Visibility.PUBLIC:
-        return False
-    if not await Actor.filter(id=post.author_id, domain="").exists():
-        return False
-    return (
-        post.group_id is None
-        or await Group.filter(id=post.group_id, access=GroupAccess.OPEN).exists()
-    )
