@@ -125,12 +125,6 @@ async def key_owner(key_id: str, *, refresh: bool = False) -> Actor | None:
     return owner
 
 
-async def public_key_for(key_id: str, refresh: bool) -> PublicKey | None:
-    """The key lookup ``activitypub.signatures.verify_request`` takes."""
-    owner = await key_owner(key_id, refresh=refresh)
-    return None if owner is None else public_key_of(owner)
-
-
 def public_key_of(actor: Actor) -> PublicKey | None:
     if not actor.public_key_pem:
         return None
