@@ -196,6 +196,7 @@ async def test_update_of_the_person_refreshes_topics(app, client, peer) -> None:
     doc = expert(peer)
     await remote_actors.resolve_actor(doc["id"])
     changed = {**doc, "knowsAbout": ["identiteit"], "tag": []}
+    peer.serve("/users/petra", changed)  # its server serves the new version too
     update = {
         "@context": AS,
         "id": doc["id"] + "#updates/1",
@@ -206,6 +207,27 @@ async def test_update_of_the_person_refreshes_topics(app, client, peer) -> None:
     item = await deliver(client, peer, update)
     assert item.error == ""
     assert await topics(doc["id"]) == ["identiteit"]
+
+
+async def test_updates_that_arrive_out_of_order_leave_the_current_profile(app, client, peer):
+    """Two settings saved a moment apart are two Updates in flight; the older can arrive
+    last. Before, it was applied last, and a withdrawn consent came back."""
+    doc = expert(peer)
+    await remote_actors.resolve_actor(doc["id"])
+    withdrawn = {**doc, "indexable": False}
+    peer.serve("/users/petra", withdrawn)  # what her server says now
+    for n, document in ((2, withdrawn), (1, doc)):  # the newer first, the older last
+        update = {
+            "@context": AS,
+            "id": doc["id"] + f"#updates/{n}",
+            "type": "Update",
+            "actor": doc["id"],
+            "object": document,
+        }
+        item = await deliver(client, peer, update)
+        assert item.error == ""
+    assert await topics(doc["id"]) == []
+    assert not (await Actor.get(uri=doc["id"])).indexable
 
 
 # --- presence received as a status ------------------------------------------------------------

@@ -641,6 +641,7 @@ async def test_a_moderators_update_of_the_group_applies_and_a_ban_reaches_us(cli
     mod = elsewhere.add("mod")
     remote.objects["/users/raad/moderators"]["orderedItems"] = [mod.uri]
     document = dict(raad.document or {}, name="Raad van State", manuallyApprovesFollowers=True)
+    raad.document = document  # the group's server serves the new version too
     update = {"@context": AS, "id": mod.uri + "/updates/1", "type": "Update"}
     update.update({"actor": mod.uri, "object": document})
     ban = {"@context": AS, "id": mod.uri + "/blocks/1", "type": "Block", "actor": mod.uri}
@@ -661,6 +662,7 @@ async def test_a_moderators_update_of_the_group_applies_and_a_ban_reaches_us(cli
 async def test_a_group_elsewhere_that_restricts_posting_is_read_only_here(client, alice, remote):
     raad, group = await joined(client, alice, remote)
     document = dict(raad.document or {}, postingRestrictedToMods=True)
+    raad.document = document  # the group's server serves the new version too
     update = {"@context": AS, "id": raad.uri + "/updates/1", "type": "Update"}
     update.update({"actor": raad.uri, "object": document})
     await deliver(client, raad, announce(raad, update, 1), "/inbox")

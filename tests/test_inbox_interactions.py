@@ -235,6 +235,7 @@ async def test_update_of_a_person_refreshes_the_stored_actor_through_the_parser(
         "name": "Carol de Vries",
         "summary": "<p>Nieuw</p><script>alert(1)</script>",
     }
+    carol.document = document  # her server serves the new version too
     await send(client, carol, activity("Update", carol, document))
     stored = await Actor.get(uri=carol.uri)
     assert (stored.display_name, stored.bio) == ("Carol de Vries", "<p>Nieuw</p>")

@@ -165,13 +165,30 @@ def read_actor(document: Mapping[str, Any], fetched_url: str) -> RemoteActor:
         raise RemoteActorError(exc.reason) from None
 
 
-async def update_from_document(actor: RemoteActor, sender: Actor) -> Actor:
-    """Refresh a stored remote actor from a document it sent about itself (``Update`` of a
-    profile): the request was signed by the actor, so it stands for a fetch from its own
-    server. Raises :class:`RemoteActorError` for a document about anyone else."""
+async def update_from_document(actor: RemoteActor, sender: Actor) -> tuple[Actor, RemoteActor]:
+    """Refresh a stored remote actor after an ``Update`` of its profile, with what its own
+    server serves now; the stored row and the document it was stored from (a group's
+    settings are read from the same). Raises :class:`RemoteActorError` for a document about
+    anyone else.
+
+    Two Updates of one actor can arrive in either order: a server has several deliveries in
+    flight (two settings saved a moment apart), so applying each document as it arrives can
+    leave the older one stored (a withdrawn consent undone). The current document cannot be
+    older than either. Only when it cannot be read is the signed document taken instead: the
+    request was signed by the actor, so it stands for a fetch from its own server.
+    """
     if actor.id != sender.uri or sender.is_local:
         raise RemoteActorError("an actor may only update itself")
-    return await _store(_fits(actor))
+    sent = _fits(actor)
+    try:
+        fetched = await _fetch(sender.uri)
+        current = read_actor(fetched.document, fetched.url)
+    except RemoteActorError as exc:
+        log.info("actor %s updated; its document now: %s", sender.uri, exc.reason)
+        current = sent
+    if current.id != sent.id:
+        current = sent
+    return await _store(current), current
 
 
 def _fits(actor: RemoteActor) -> RemoteActor:

@@ -215,7 +215,7 @@ async def _update_group(group: Group, inner: Activity) -> None:
     if not await remote_groups.speaks_for(group, inner.actor):
         raise Ignored("an update of the group by someone who is not its moderator")
     try:
-        actor = await remote_actors.update_from_document(document, group.actor)
+        actor, document = await remote_actors.update_from_document(document, group.actor)
     except RemoteActorError as exc:
         raise Ignored(exc.reason) from None
     await remote_groups.adopt(actor, document)

@@ -18,12 +18,12 @@ async def handle_update(inbound: Inbound) -> None:
     if ref is None or ref.person is None:
         raise Ignored("not an actor document we can read")
     try:
-        actor = await remote_actors.update_from_document(ref.person, inbound.sender)
+        actor, current = await remote_actors.update_from_document(ref.person, inbound.sender)
     except RemoteActorError as exc:
         raise Ignored(exc.reason) from None
     if await remote_groups.remote_group_of(actor) is not None:  # a group changed itself
         with taken():
-            await remote_groups.adopt(actor, ref.person)
+            await remote_groups.adopt(actor, current)
 
 
 async def handle_delete(inbound: Inbound) -> None:
