@@ -4,15 +4,17 @@ checked and bounded, ``None`` (or empty) when unusable. The parsers build on the
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from .context import VocabularyError
 
 MAX_URL = 2048
+MAX_URI = 512  # the width of our URI columns (activity ids, actor URIs, inboxes)
 
 
 MAX_ITEMS = 100  # of keys, fields, tags or topics read from one remote document
@@ -32,6 +34,25 @@ def http_url(value: object) -> str | None:
     if SPACE_OR_CONTROL.search(value):
         return None
     return value
+
+
+def is_http_uri(value: object) -> TypeGuard[str]:
+    """An absolute http(s) URL with a host, short enough for our URI columns."""
+    if not isinstance(value, str) or len(value) > MAX_URI:
+        return False
+    return _is_http_uri(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_http_uri(value: str) -> bool:
+    """Remembered: an activity names its actor, followers and recipients several times,
+    and the same few again in the next (measured: 12 % of accepting one)."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 # ``\s`` in a str pattern is exactly str.isspace(); one search is ~20x a loop over characters.

@@ -20,13 +20,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from activitypub.parse_activity import Activity, ActivityError, read_activity
 from fediverse_intranet.models import Actor, InboxItem, WorkState
 from fediverse_intranet.services import clock, federation_policy, remote_actors
 from fediverse_intranet.services.remote_actors import RemoteActorError
 from fediverse_intranet.services.work_queue import DEFAULT_LEASE, WorkQueue
 from inbox.handlers import (
-    Activity,
-    ActivityError,
     HandlerError,
     Ignored,
     Inbound,
@@ -39,7 +38,6 @@ from inbox.handlers import (
     like,
     person,
     post,
-    read_activity,
     status,
     undo,
 )

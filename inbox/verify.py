@@ -20,10 +20,10 @@ from starlette.requests import ClientDisconnect, Request
 
 from activitypub.errors import FederationError
 from activitypub.origin import same_origin
+from activitypub.parse_activity import Activity, read_activity
 from fediverse_intranet.models import Actor
 from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import federation_policy, signed_requests
-from inbox.handlers import Activity, read_activity
 
 MAX_BODY = 256 * 1024  # Mastodon's own posts are a few KB; 256 KiB leaves room for long articles
 MEDIA_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})

@@ -31,6 +31,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from activitypub import build_collections, errors, nodeinfo, webfinger
 from activitypub.context import ACTIVITY_JSON
 from activitypub.errors import FederationError
+from activitypub.values import is_http_uri
 from activitypub.webfinger import WebFingerError
 from fediverse_intranet import instance, urls
 from fediverse_intranet.models import (
@@ -49,7 +50,6 @@ from fediverse_intranet.services import (
     visibility,
 )
 from fediverse_intranet.services.accounts import USERNAME_RE
-from fediverse_intranet.services.remote_actors import is_http_uri
 from outbox import documents
 
 log = logging.getLogger(__name__)

@@ -25,6 +25,7 @@ import pytest
 from aiohttp import web
 
 from activitypub.keys import KeyPair, generate_rsa_key_pair, load_public_key
+from activitypub.parse_activity import Activity
 from activitypub.signatures import sign_request, sign_request_rfc9421, verify_request
 from fediverse_intranet import urls
 from fediverse_intranet.models import (
@@ -43,7 +44,6 @@ from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.remote_actors import RemoteActorError
 from fediverse_intranet.settings import Settings
 from inbox import processor
-from inbox.handlers import Activity
 from inbox.verify import FOREIGN_ID, MAX_BODY, InboxRefusal, check_origin
 from tests.conftest import BASE_URL, LOOPBACK
 

@@ -23,6 +23,7 @@ from activitypub import errors
 from activitypub.errors import FederationError
 from activitypub.fetch import FetchError
 from activitypub.keys import generate_rsa_key_pair
+from activitypub.parse_activity import ActivityError
 from activitypub.signatures import SignatureError
 from fediverse_intranet import urls
 from fediverse_intranet.errors import Unreachable
@@ -39,7 +40,7 @@ from fediverse_intranet.services import (
 from fediverse_intranet.services.remote_actors import RemoteActorError
 from fediverse_intranet.services.work_queue import WorkQueue
 from inbox import processor
-from inbox.handlers import ActivityError, HandlerError
+from inbox.handlers import HandlerError
 from inbox.verify import InboxRefusal
 from outbox import claims, policy
 from outbox import routes as outbox_routes

@@ -31,7 +31,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, TypeGuard
+from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 from tortoise.exceptions import IntegrityError
@@ -42,6 +42,7 @@ from activitypub.fetch import Fetched, FetchError
 from activitypub.keys import KeyFormatError, PublicKey, load_public_key
 from activitypub.origin import same_origin
 from activitypub.parse_actor import PublicKeyInfo, RemoteActor, RemoteStatus, parse_actor
+from activitypub.values import MAX_URI, is_http_uri
 from fediverse_intranet import instance
 from fediverse_intranet.content import normalise_tag, sanitize_html
 from fediverse_intranet.models import Actor, ActorTopic, Presence, Tag
@@ -53,7 +54,6 @@ log = logging.getLogger(__name__)
 CACHE_FOR = timedelta(hours=24)
 REFRESH_COOLDOWN = timedelta(minutes=5)
 FAILURE_COOLDOWN = 60.0  # seconds
-MAX_URI = 512
 MAX_SUMMARY = 20_000  # characters of remote HTML read before sanitising
 MAX_TOPICS = 50  # topics kept of one remote person
 MAX_NOTE = 100  # the width of Actor.presence_note
@@ -366,25 +366,6 @@ def _optional_uri(value: object) -> str:
 def _plain(text: str) -> str:
     """A display name is text: control characters and surrounding space go."""
     return "".join(ch for ch in text if ch.isprintable()).strip()
-
-
-def is_http_uri(value: object) -> TypeGuard[str]:
-    """An absolute http(s) URL with a host, short enough for our URI columns."""
-    if not isinstance(value, str) or len(value) > MAX_URI:
-        return False
-    return _is_http_uri(value)
-
-
-@functools.lru_cache(maxsize=4096)
-def _is_http_uri(value: str) -> bool:
-    """Remembered: an activity names its actor, followers and recipients several times,
-    and the same few again in the next (measured: 12 % of accepting one)."""
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 (raises ValueError for a bad port)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def is_local_uri(uri: str) -> bool:

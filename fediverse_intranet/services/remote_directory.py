@@ -26,6 +26,7 @@ from tortoise.transactions import in_transaction
 
 from activitypub.fetch import FetchError
 from activitypub.origin import same_origin
+from activitypub.values import is_http_uri
 from fediverse_intranet import instance
 from fediverse_intranet.errors import InvalidInput, PermissionDenied, Unreachable
 from fediverse_intranet.models import Actor
@@ -227,7 +228,7 @@ def _items(document: Mapping[str, Any]) -> list[str]:
     if not isinstance(items, list):
         return []
     ids = [i.get("id") if isinstance(i, Mapping) else i for i in items[: PAGE_SIZE * 2]]
-    return [i for i in ids if remote_actors.is_http_uri(i)]
+    return [i for i in ids if is_http_uri(i)]
 
 
 def _next(document: Mapping[str, Any], base: str) -> str | None:
@@ -239,7 +240,7 @@ def _next(document: Mapping[str, Any], base: str) -> str | None:
         link = first
     else:
         link = document.get("next")
-    if isinstance(link, str) and remote_actors.is_http_uri(link):
+    if isinstance(link, str) and is_http_uri(link):
         return link if same_origin(link, base) else None
     return None
 

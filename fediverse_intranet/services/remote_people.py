@@ -26,6 +26,7 @@ from activitypub import webfinger
 from activitypub.context import VocabularyError
 from activitypub.fetch import JRD, FetchError
 from activitypub.parse_actor import RemoteActor, parse_actor
+from activitypub.values import is_http_uri
 from activitypub.webfinger import WebFingerError
 from fediverse_intranet import instance
 from fediverse_intranet.content import normalise_tag, sanitize_html
@@ -139,7 +140,7 @@ def _details_of(doc: RemoteActor, fetched_url: str) -> RemoteDetails:
             topics.append(tag)
     icon = doc.icon_url or ""
     return RemoteDetails(
-        icon_url=icon if remote_actors.is_http_uri(icon) else "",
+        icon_url=icon if is_http_uri(icon) else "",
         fields=tuple(
             (" ".join(f.name.split())[:100], sanitize_html(f.value[:2000]))
             for f in doc.fields[:MAX_FIELDS]
@@ -149,7 +150,7 @@ def _details_of(doc: RemoteActor, fetched_url: str) -> RemoteDetails:
 
 
 async def _find_by_url(url: str) -> Actor:
-    if not remote_actors.is_http_uri(url):
+    if not is_http_uri(url):
         raise InvalidInput(
             "Enter a name like @bob@gemeente-y.nl or the address of a profile.", field=FIELD
         )

@@ -12,10 +12,11 @@ activities (FEP-1b12): ``inbox.handlers.group.announced``.
 from __future__ import annotations
 
 from activitypub.origin import same_origin
+from activitypub.parse_activity import ObjectRef
 from fediverse_intranet.models import Actor, Follow, Post
 from fediverse_intranet.services import remote_groups, remote_interactions, remote_posts
 from fediverse_intranet.services.remote_actors import is_local_uri
-from inbox.handlers import Ignored, Inbound, ObjectRef, taken, undo_own
+from inbox.handlers import Ignored, Inbound, taken, undo_own
 from inbox.handlers import group as group_handlers
 
 

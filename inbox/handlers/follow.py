@@ -13,10 +13,11 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from activitypub import build_activities
+from activitypub.parse_activity import Activity, ActivityError, read_activity
 from fediverse_intranet.models import Actor, Follow, InboxItem, NotificationKind
 from fediverse_intranet.services import deliveries, notifications, remote_groups
 from fediverse_intranet.services.keys import ensure_keys
-from inbox.handlers import Activity, ActivityError, Ignored, Inbound, read_activity
+from inbox.handlers import Ignored, Inbound
 from inbox.handlers import group as group_handlers
 
 

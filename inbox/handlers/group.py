@@ -19,6 +19,7 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from activitypub.origin import same_origin
+from activitypub.parse_activity import Activity, ObjectRef
 from activitypub.parse_object import RemoteObject
 from fediverse_intranet.errors import DomainError
 from fediverse_intranet.models import (
@@ -42,7 +43,7 @@ from fediverse_intranet.services import (
 )
 from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.remote_actors import RemoteActorError, is_local_uri
-from inbox.handlers import Activity, HandlerError, Ignored, Inbound, ObjectRef, taken
+from inbox.handlers import HandlerError, Ignored, Inbound, taken
 
 # --- a group of ours ---------------------------------------------------------------------
 

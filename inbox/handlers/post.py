@@ -16,11 +16,12 @@ A post sent to a group of ours, and the edits and deletions of posts in one, go 
 from __future__ import annotations
 
 from activitypub.origin import same_origin
+from activitypub.parse_activity import ObjectRef
 from activitypub.parse_object import NOTE_TYPES, RemoteObject
 from fediverse_intranet.models import Actor, Group
 from fediverse_intranet.services import remote_groups, remote_posts
 from fediverse_intranet.services.remote_posts import NotTaken
-from inbox.handlers import Ignored, Inbound, ObjectRef, taken
+from inbox.handlers import Ignored, Inbound, taken
 from inbox.handlers import group as group_handlers
 
 
