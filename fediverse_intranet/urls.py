@@ -35,6 +35,34 @@ def base_url() -> str:
     return instance.current().base_url
 
 
+INSTANCE_ACTOR_PATH = "/actor"
+SHARED_INBOX_PATH = "/inbox"
+DIRECTORY_PATH = "/directory"  # our directory of people who consent to be found (FEP-5feb)
+
+
+def instance_actor_uri() -> str:
+    """The instance actor's id: it signs our fetches and reads other servers' directories."""
+    return f"{base_url()}{INSTANCE_ACTOR_PATH}"
+
+
+def shared_inbox() -> str:
+    return f"{base_url()}{SHARED_INBOX_PATH}"
+
+
+def directory_url() -> str:
+    return f"{base_url()}{DIRECTORY_PATH}"
+
+
+def webfinger_template() -> str:
+    """The LRDD template host-meta gives old clients (RFC 6415): ``{uri}`` is theirs to fill."""
+    return f"{base_url()}/.well-known/webfinger?resource={{uri}}"
+
+
+def token_link(kind: str, token: str) -> str:
+    """A link an admin hands someone: an invitation (``invite``) or a password reset (``reset``)."""
+    return f"{base_url()}/{kind}/{token}"
+
+
 def actor_uri(username: str) -> str:
     """A local person's or group's actor id (the same path for both)."""
     return f"{base_url()}/users/{username}"
@@ -66,7 +94,7 @@ def endpoints(actor: Actor) -> Endpoints:
         following=f"{uri}/following",
         featured=f"{uri}/collections/featured",
         featured_tags=f"{uri}/collections/tags",
-        shared_inbox=f"{base_url()}/inbox",
+        shared_inbox=shared_inbox(),
         profile=profile_page(actor),
     )
 

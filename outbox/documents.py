@@ -56,7 +56,6 @@ from fediverse_intranet.services.remote_client import (  # noqa: F401 (used by o
     INSTANCE_ACTOR_USERNAME,
     InstanceActorUnavailable,
     instance_actor,
-    instance_actor_uri,
 )
 from fediverse_intranet.urls import (
     base_url,
@@ -203,9 +202,9 @@ async def instance_actor_document() -> dict:
             name=actor.name,
             summary="",
             url=base_url(),
-            inbox=f"{base_url()}/inbox",
+            inbox=urls.shared_inbox(),
             outbox=endpoints(actor).outbox,
-            shared_inbox=f"{base_url()}/inbox",
+            shared_inbox=urls.shared_inbox(),
             key_id=key_id(actor),
             public_key_pem=actor.public_key_pem,
         )

@@ -247,7 +247,7 @@ async def _person_jrd(raw: str) -> dict[str, Any]:
 
 
 async def _instance_jrd(subject: str) -> dict[str, Any]:
-    actor_url = documents.instance_actor_uri()
+    actor_url = urls.instance_actor_uri()
     link = {"type": webfinger.ACTIVITY_JSON, "href": actor_url}
     return {
         "subject": subject,
@@ -258,7 +258,7 @@ async def _instance_jrd(subject: str) -> dict[str, Any]:
 
 async def host_meta(request: Request) -> Response:
     """The XRD that points old clients to WebFinger (JSON when that is what is asked)."""
-    template = f"{instance.current().base_url}/.well-known/webfinger?resource={{uri}}"
+    template = urls.webfinger_template()
     headers = {"Access-Control-Allow-Origin": "*"}
     accept = request.headers.get("accept", "")
     if "json" in accept and "xml" not in accept:
@@ -479,7 +479,7 @@ async def directory(request: Request) -> Response:
     position = parse_int(raw)
     if position is None:
         raise Refused(400, "after must be a position")
-    collection = f"{urls.base_url()}{remote_directory.PATH}"
+    collection = urls.directory_url()
     await remote_directory.remember_reader(signer)
     if not _is_page(request):
         total = await remote_directory.listed_count()
@@ -527,7 +527,7 @@ routes: list[BaseRoute] = [
     Route("/users/{username}/moderators", _group_collection("moderators"), methods=["GET"]),
     Route("/users/{username}/collections/tags", featured_tags, methods=["GET"]),
     Route("/posts/{post_id}/activity", post_activity, methods=["GET"]),
-    Route(remote_directory.PATH, directory, methods=["GET"]),
+    Route(urls.DIRECTORY_PATH, directory, methods=["GET"]),
     Mount(
         AP_PREFIX,
         routes=[

@@ -170,19 +170,29 @@ def test_the_checker_lets_the_composition_root_wire_every_layer() -> None:
     assert violations("from fediverse_intranet.app import create_app\n", "web.routes.x") != []
 
 
+def _names_base(value: ast.expr) -> bool:
+    """``x.base_url``, ``base_url()`` or ``x.base_url()``: the start of every URL of ours."""
+    if isinstance(value, ast.Call):
+        value = value.func
+    name = value.attr if isinstance(value, ast.Attribute) else getattr(value, "id", None)
+    return name == "base_url"
+
+
 def ids_made_here(source: str) -> list[int]:
-    """Lines that make an id of ours from an actor's or post's ``uri`` (``f"{x.uri}#..."``
-    or ``f"{x.uri}/..."``): a shape peers store, so it belongs in ``urls.py``."""
+    """Lines that make an id or URL of ours from an actor's or post's ``uri`` or from the
+    base URL (``f"{x.uri}#..."``, ``f"{x.uri}/..."``, ``f"{base_url()}/..."``): a shape
+    peers store or people are sent, so it belongs in ``urls.py``."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.JoinedStr) and len(node.values) >= 2:
             first, second = node.values[0], node.values[1]
-            if (
-                isinstance(first, ast.FormattedValue)
-                and isinstance(first.value, ast.Attribute)
-                and first.value.attr == "uri"
-                and isinstance(second, ast.Constant)
-                and str(second.value)[:1] in ("#", "/")
+            if not isinstance(first, ast.FormattedValue):
+                continue
+            is_uri = isinstance(first.value, ast.Attribute) and first.value.attr == "uri"
+            is_base = _names_base(first.value)
+            if (is_uri or is_base) and (
+                (isinstance(second, ast.Constant) and str(second.value)[:1] in ("#", "/"))
+                or (is_base and isinstance(second, ast.FormattedValue))
             ):
                 found.append(node.lineno)
     return found
@@ -197,3 +207,6 @@ def test_ids_of_ours_are_made_in_one_module() -> None:
             wrong += [f"{path.relative_to(ROOT)}:{n}" for n in ids_made_here(path.read_text())]
     assert wrong == []
     assert ids_made_here('x = f"{post.uri}#lock/{stamp}"\n') == [1]
+    assert ids_made_here('x = f"{instance.current().base_url}/actor"\n') == [1]
+    assert ids_made_here('x = f"{urls.base_url()}{PATH}"\n') == [1]
+    assert ids_made_here('x = f"{base_url}{PATH_21}"\ny = f"{name}/x"\n') == [1]

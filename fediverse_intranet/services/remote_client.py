@@ -76,17 +76,13 @@ async def signed_fetch(url: str, *, expect: Expect | None = None) -> Fetched:
     return await fetcher().fetch(url, signed_by=sign, expect=expect or ACTIVITY)
 
 
-def instance_actor_uri() -> str:
-    return f"{instance.current().base_url}/actor"
-
-
 async def instance_actor() -> Actor:
     """The instance's own actor, made (with its key pair) the first time it is needed.
 
     Found by its URI, never by user name, so a person who took the name is never mistaken
     for it. It has no Account, so it never signs in and is not in the people directory.
     """
-    uri = instance_actor_uri()
+    uri = urls.instance_actor_uri()
     actor = await Actor.filter(uri=uri).first()
     if actor is None:
         settings = instance.current()

@@ -27,7 +27,7 @@ from tortoise.transactions import in_transaction
 from activitypub.fetch import FetchError
 from activitypub.origin import same_origin
 from activitypub.values import is_http_uri
-from fediverse_intranet import instance
+from fediverse_intranet import instance, urls
 from fediverse_intranet.errors import InvalidInput, PermissionDenied, Unreachable
 from fediverse_intranet.models import Actor
 from fediverse_intranet.services import (
@@ -42,7 +42,6 @@ from fediverse_intranet.services.remote_actors import RemoteActorError
 
 log = logging.getLogger(__name__)
 
-PATH = "/directory"
 PAGE_SIZE = 50
 MAX_PAGES = 40  # people read from one directory at most: MAX_PAGES * its page size
 MAX_CONNECTED = 100
@@ -186,7 +185,7 @@ async def people_of(domain: str) -> int:
 
 async def _read(domain: str) -> int:
     base = f"{remote_client.scheme()}://{domain}"
-    url: str | None = f"{base}{PATH}"
+    url: str | None = f"{base}{urls.DIRECTORY_PATH}"
     found = 0
     for _ in range(MAX_PAGES + 1):
         if url is None:

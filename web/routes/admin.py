@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from fediverse_intranet import instance
+from fediverse_intranet import urls
 from fediverse_intranet.errors import DomainError, InvalidInput
 from fediverse_intranet.models import Account, Role
 from fediverse_intranet.services import accounts, federation_policy, reports
@@ -26,10 +26,6 @@ ROLES = tuple(Role)
 MAX_DOMAINS_TEXT = 5_000
 MAX_FEDERATION_TEXT = 200_000  # a shared blocklist of a few thousand domains
 ACCOUNT_EVENTS = {"role", "deactivated", "reactivated"}
-
-
-def _link(kind: str, token: str) -> str:
-    return f"{instance.current().base_url}/{kind}/{token}"
 
 
 def _path_id(request: Request, name: str) -> int:
@@ -91,7 +87,7 @@ async def invitations(request: Request, ctx: Ctx) -> Response:
     # The link is shown on this answer only: the database keeps just the token's hash.
     return await _invitations_page(
         ctx,
-        created_link=_link("invite", token),
+        created_link=urls.token_link("invite", token),
         created_email=values["email"].strip().lower(),
         days=accounts.INVITATION_DAYS,
     )
@@ -248,7 +244,7 @@ async def _account_action(request: Request, ctx: Ctx, action: str) -> Response:
             # Shown on this answer only, like an invitation link.
             return await _accounts_page(
                 ctx,
-                reset_link=_link("reset", token),
+                reset_link=urls.token_link("reset", token),
                 reset_for=person,
                 hours=accounts.RESET_HOURS,
             )
