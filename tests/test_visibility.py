@@ -249,3 +249,27 @@ async def test_a_secret_group_is_a_name_nobody_has_for_outsiders(alice, bob, bro
     # A member's mention is a link: the group exists for them.
     known = await posts.create_post(alice.actor, posts.Draft("Zie @geheim"))
     assert "/@geheim" in known.content_html
+    assert known.group_id is not None  # it went into the group, for its members only
+
+
+async def test_a_secret_group_is_named_only_in_its_own_posts(alice, bob, browser):
+    """A member's post that stays outside the secret group (two groups named, or a reply)
+    reaches people who are not in it: the name stays plain text there, as a name nobody
+    has, with no Mention tag, no link and nothing sent to the group."""
+    await make_group(alice, handle="geheim", access="secret")
+    await make_group(alice, handle="raad")
+    both = await posts.create_post(alice.actor, posts.Draft("Vraag @geheim en @raad"))
+    assert both.group_id is None and both.visibility == Visibility.PUBLIC
+    assert "/@geheim" not in both.content_html and "/@raad" in both.content_html
+    named = await Mention.filter(post=both).values_list("actor__username", flat=True)
+    assert list(named) == ["raad"]
+    page = await (await browser(bob)).get(f"/posts/{both.id}")
+    assert page.status_code == 200 and "/@geheim" not in page.text
+
+    edited = await posts.edit_post(both.id, alice, "Alleen @geheim nu")
+    assert "/@geheim" not in edited.content_html
+    assert not await Mention.filter(post=edited).exists()
+
+    parent = await posts.create_post(bob.actor, posts.Draft("Wie weet dit?"))
+    reply = await posts.create_post(alice.actor, posts.Draft("@geheim weet het"), parent.id)
+    assert "/@geheim" not in reply.content_html

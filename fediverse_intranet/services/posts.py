@@ -121,11 +121,15 @@ def _check(draft: Draft, kept_images: int = 0) -> Draft:
     return Draft(source, draft.kind, title, draft.visibility, draft.images)
 
 
-async def _mentioned_actors(refs: tuple[MentionRef, ...], author: Actor) -> dict[MentionRef, Actor]:
+# Mentioned people and groups that exist for the author, by the mention as written.
+Known = dict[MentionRef, Actor]
+
+
+async def _mentioned_actors(refs: tuple[MentionRef, ...], author: Actor) -> Known:
     """The people and groups named that exist for the author: a secret group the author
     is not in (nor invited to) is a name nobody has, left as plain text."""
     local_domain = instance.current().domain
-    found: dict[MentionRef, Actor] = {}
+    found: Known = {}
     for ref in refs:
         domain = "" if ref.domain in (None, local_domain) else ref.domain
         actor = await Actor.filter(username=ref.username, domain=domain).first()
@@ -149,14 +153,36 @@ def _all_mention_refs(source: str) -> tuple[MentionRef, ...]:
     return tuple(refs)
 
 
-async def _render(source: str, author: Actor) -> tuple[str, tuple[str, ...], list[Actor]]:
-    """Markdown to sanitised HTML, linking the tags and the people who exist."""
+async def _known(source: str, author: Actor) -> Known:
+    """Who the post's @mentions name, at most :data:`MAX_MENTIONS` of them."""
     refs = tuple(dict.fromkeys(_all_mention_refs(source)))
     if len(refs) > MAX_MENTIONS:  # each is a query, and each mention a notification
         raise InvalidInput(
             "Mention at most %(max)s people in one post.", field="source", max=MAX_MENTIONS
         )
-    known = await _mentioned_actors(refs, author)
+    return await _mentioned_actors(refs, author)
+
+
+def _mentioned(known: Known) -> list[Actor]:
+    return list({actor.id: actor for actor in known.values()}.values())
+
+
+async def _namable(known: Known, group_id: int | None) -> Known:
+    """The mentions a post in ``group_id`` (None: in no group) may link: a secret group
+    only in a post of its own, where only its members read it (visibility.may_name_group)."""
+    groups_named = {a.id for a in known.values() if a.is_group}
+    if not groups_named:
+        return known
+    hidden = {
+        g.actor_id
+        for g in await Group.filter(actor_id__in=groups_named)
+        if not visibility.may_name_group(g, group_id)
+    }
+    return {ref: actor for ref, actor in known.items() if actor.id not in hidden}
+
+
+def _render(source: str, known: Known) -> tuple[str, tuple[str, ...], list[Actor]]:
+    """Markdown to sanitised HTML, linking the tags and the people and groups in ``known``."""
     rendered = render_markdown(
         source,
         tag_url=urls.tag_url,
@@ -293,10 +319,12 @@ async def create_post(
     """A new post or reply, optionally in a group (see the module's docstring)."""
     draft = _check(draft)
     parent = await visible_post(in_reply_to, author) if in_reply_to else None
-    html, hashtags, mentioned = await _render(draft.source, author)
+    known = await _known(draft.source, author)
     if group is None and parent is None:
-        group = await _mentioned_group(author, draft, mentioned)
+        group = await _mentioned_group(author, draft, _mentioned(known))
     group = await _group_for(author, draft, parent, group)
+    known = await _namable(known, group.id if group is not None else None)
+    html, hashtags, mentioned = _render(draft.source, known)
     if parent is not None and parent.author not in mentioned and parent.author_id != author.id:
         mentioned.append(parent.author)
     if group is not None and group.access != GroupAccess.OPEN:
@@ -360,7 +388,8 @@ async def edit_post(post_id: int, editor: Account, source: str, title: str = "")
     draft = _check(Draft(source, post.kind, title, post.visibility), kept_images)
     if draft.source == post.source and draft.title == post.title:
         return post  # nothing changed: no revision, no re-render
-    html, hashtags, mentioned = await _render(draft.source, post.author)
+    known = await _namable(await _known(draft.source, post.author), post.group_id)
+    html, hashtags, mentioned = _render(draft.source, known)
     if post.visibility == Visibility.MEMBERS and post.group_id is not None:
         mentioned = await _members_among(post.group_id, mentioned)
     before = [m.actor for m in await Mention.filter(post=post).select_related("actor")]

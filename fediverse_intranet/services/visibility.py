@@ -170,6 +170,13 @@ async def may_know_group(group: Group, viewer: Actor | None) -> bool:
     )
 
 
+def may_name_group(group: Group, post_group_id: int | None) -> bool:
+    """Whether a post in ``post_group_id`` (None: in no group) may link a mention of the
+    group. A secret group only in its own posts: anyone else a post reaches (its readers,
+    their servers, the Mention tag) would learn that the group exists."""
+    return group.access != GroupAccess.SECRET or group.id == post_group_id
+
+
 async def server_has_member(group: Group, signer: Actor | None) -> bool:
     """Whether the signer of a request is, or shares a server with, a member of the group."""
     return signer is not None and await _in_group(group, signer, [MemberState.MEMBER])
