@@ -1,5 +1,6 @@
-"""A post's hashtags and mentions are capped and written in one statement each (issue 19,
-point 11): 50 and 50; more in a local post is a form error that keeps the draft."""
+"""A post's hashtags, mentions and the notifications they cause are capped and written in one
+statement each (issue 19, point 11): 50 and 50; more in a local post is a form error that
+keeps the draft."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 import pytest
 
 from fediverse_intranet.errors import InvalidInput
-from fediverse_intranet.models import Actor, Mention, PostTag
+from fediverse_intranet.models import Actor, Mention, Notification, NotificationKind, PostTag
 from fediverse_intranet.services import posts
 from fediverse_intranet.services.posts import MAX_HASHTAGS, MAX_MENTIONS
 from tests.conftest import BASE_URL
@@ -64,6 +65,8 @@ async def test_tags_and_mentions_up_to_the_cap_are_written_in_one_statement_each
     assert len([s for s in inserts if 'INTO "post_tag"' in s]) == 1, inserts
     assert len([s for s in inserts if 'INTO "mention"' in s]) == 1, inserts
     assert len([s for s in inserts if 'INTO "tag"' in s]) == 1, inserts
+    assert await Notification.filter(post=post, kind=NotificationKind.MENTION).count() == 50
+    assert len([s for s in inserts if 'INTO "notification"' in s]) == 1, inserts
 
 
 @pytest.mark.parametrize(

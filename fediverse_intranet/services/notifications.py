@@ -21,6 +21,26 @@ async def notify(recipient: Actor, kind: NotificationKind, actor: Actor, post: P
         )
 
 
+async def notify_many(
+    news: list[tuple[Actor, NotificationKind]], actor: Actor, post: Post | None
+) -> None:
+    """What one post means to each person it names (a reply, a mention), written in ONE
+    statement inside the post's transaction, which holds SQLite's only writer: a post names
+    up to 50 people, and 50 INSERTs took 50 round trips. Remote and own recipients are left
+    out, as :func:`notify` leaves them out; so is a second piece of news for one person."""
+    seen: set[int] = set()
+    rows = []
+    moment = now()
+    for recipient, kind in news:
+        if recipient.is_local and recipient.id != actor.id and recipient.id not in seen:
+            seen.add(recipient.id)
+            post_id = post.id if post is not None else None
+            rows.append((recipient.id, kind.value, actor.id, post_id, moment))
+    await sql.insert_rows(
+        Notification, ("recipient_id", "kind", "actor_id", "post_id", "created_at"), rows
+    )
+
+
 async def notify_once(post: Post, kind: NotificationKind, actor: Actor) -> None:
     """Tell a post's author once per person and kind: an appreciation or boost taken back
     and given again is no news."""

@@ -363,10 +363,12 @@ async def create_post(
 
 async def _notify_new(post: Post, parent: Post | None, mentioned: list[Actor]) -> None:
     replied_to = parent.author_id if parent is not None else None
-    for actor in mentioned:
-        if actor.is_local and actor.id != post.author_id and not actor.is_group:
-            kind = NotificationKind.REPLY if actor.id == replied_to else NotificationKind.MENTION
-            await notifications.notify(actor, kind, post.author, post)
+    news = [
+        (actor, NotificationKind.REPLY if actor.id == replied_to else NotificationKind.MENTION)
+        for actor in mentioned
+        if not actor.is_group
+    ]
+    await notifications.notify_many(news, post.author, post)
 
 
 async def _own_post(post_id: int, editor: Account) -> Post:

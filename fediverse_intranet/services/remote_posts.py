@@ -185,12 +185,11 @@ async def store(
             )
             await _set_tags_and_mentions(created, post, addressed, fresh=True)
             await _set_attachments(created, post, author)
+            news = [(person, NotificationKind.MENTION) for person in addressed]
             if parent is not None:
                 await Post.filter(id=parent.id).update(reply_count=F("reply_count") + 1)
-                await notifications.notify(parent.author, NotificationKind.REPLY, author, created)
-            for person in addressed:
-                if parent is None or person.id != parent.author_id:
-                    await notifications.notify(person, NotificationKind.MENTION, author, created)
+                news.insert(0, (parent.author, NotificationKind.REPLY))
+            await notifications.notify_many(news, author, created)
             if orphans:
                 await _adopt_replies(created, orphans)
     except IntegrityError:  # stored by a concurrent worker a moment ago
@@ -226,9 +225,8 @@ async def update(post: RemoteObject, author: Actor) -> Post:
         await _set_tags_and_mentions(stored, post, addressed)
         await Attachment.filter(post=stored).delete()
         await _set_attachments(stored, post, author)
-        for person in addressed:
-            if person.id not in before:
-                await notifications.notify(person, NotificationKind.MENTION, author, stored)
+        news = [(p, NotificationKind.MENTION) for p in addressed if p.id not in before]
+        await notifications.notify_many(news, author, stored)
     return stored
 
 
