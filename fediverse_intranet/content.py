@@ -19,11 +19,16 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 __all__ = [
+    "MARKUP_CHARACTERS",
     "MentionRef",
+    "ParsedMarkdown",
     "RenderedContent",
+    "markup_count",
     "normalise_tag",
+    "parse_markdown",
     "plain_text",
     "render_markdown",
+    "render_parsed",
     "sanitize_html",
 ]
 
@@ -168,13 +173,13 @@ def _link_entities(text: str, before: str, env: MutableMapping[str, Any]) -> lis
             env["content_tags"].setdefault(tag, None)
             tokens = _link(env["content_tag_url"](tag), shown, "hashtag")
         else:
+            # Every mention is a link for now; render_parsed gives it its URL, or makes it
+            # text again when it names nobody the caller knows.
             domain = match["domain"].lower() if match["domain"] else None
             ref = MentionRef(match["user"].lower(), domain)
-            url = env["content_mention_url"](ref)
-            if url is None:
-                continue
             env["content_mentions"].setdefault(ref, None)
-            tokens = _link(url, shown, "mention")
+            tokens = _link("", shown, "mention")
+            tokens[0].meta["mention"] = ref
         if start > pos:
             out.append(Token("text", "", 0, content=text[pos:start]))
         out.extend(tokens)
@@ -235,28 +240,79 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": True}).enable(
 _md.core.ruler.before("text_join", "fediverse_entities", _entities_rule)
 
 
+# Characters that open Markdown constructs markdown-it scans for (links, images, emphasis,
+# code, HTML, entities, headings, tables, strikethrough, escapes, lines). Parsing costs up to
+# ~30 us for each one (bench: '![' 10,000 times took 0.3 s, prose ~0.5 us a character), so a
+# post is refused above a number of them rather than hold the event loop for seconds.
+MARKUP_CHARACTERS = frozenset("[]!*_`<>&#|~\\\n")
+
+
+def markup_count(source: str) -> int:
+    return sum(source.count(ch) for ch in MARKUP_CHARACTERS)
+
+
+@dataclass(frozen=True)
+class ParsedMarkdown:
+    """A source parsed once: its tokens, hashtags, and every @mention in it (outside code
+    and links), which :func:`render_parsed` links or leaves as text."""
+
+    tokens: list[Token]
+    hashtags: tuple[str, ...]
+    mentions: tuple[MentionRef, ...]
+
+
+def parse_markdown(source: str, *, tag_url: Callable[[str], str]) -> ParsedMarkdown:
+    """Parse an author's Markdown; the costly half of rendering, done once per post. Who
+    the mentions name can then be looked up before :func:`render_parsed` links them."""
+    # NFC first, so a decomposed 'é' is one word character for the tag and mention patterns.
+    source = unicodedata.normalize("NFC", source)
+    env: dict[str, Any] = {"content_tag_url": tag_url, "content_tags": {}, "content_mentions": {}}
+    tokens = _md.parse(source, env)
+    return ParsedMarkdown(tokens, tuple(env["content_tags"]), tuple(env["content_mentions"]))
+
+
+def render_parsed(
+    parsed: ParsedMarkdown, *, mention_url: Callable[[MentionRef], str | None]
+) -> RenderedContent:
+    """Sanitised HTML of a parsed source. ``mention_url`` returns a profile URL, or None for
+    accounts we do not know (those stay plain text and are not reported as mentions)."""
+    linked: dict[MentionRef, None] = {}
+    for token in parsed.tokens:
+        if token.type == "inline" and token.children:
+            token.children = _resolve_mentions(token.children, mention_url, linked)
+    html = sanitize_html(_md.renderer.render(parsed.tokens, _md.options, {}))
+    return RenderedContent(html=html, hashtags=parsed.hashtags, mentions=tuple(linked))
+
+
+def _resolve_mentions(
+    children: list[Token],
+    mention_url: Callable[[MentionRef], str | None],
+    linked: dict[MentionRef, None],
+) -> list[Token]:
+    out: list[Token] = []
+    unwrap = False  # inside a mention that names nobody: keep its text, drop the link
+    for token in children:
+        ref = token.meta.get("mention") if token.type == "link_open" else None
+        if ref is not None:
+            url = mention_url(ref)
+            if url is None:
+                unwrap = True
+                continue
+            linked.setdefault(ref, None)
+            token.attrs["href"] = _md.normalizeLink(url)
+        elif unwrap and token.type == "link_close":
+            unwrap = False
+            continue
+        out.append(token)
+    return out
+
+
 def render_markdown(
     source: str,
     *,
     tag_url: Callable[[str], str],
     mention_url: Callable[[MentionRef], str | None],
 ) -> RenderedContent:
-    """Render an author's Markdown to sanitised HTML, linking hashtags and known @mentions.
-
-    ``tag_url`` maps a normalised tag to its page; ``mention_url`` returns a profile URL, or
-    None for accounts we do not know (those stay plain text and are not reported as mentions).
-    """
-    # NFC first, so a decomposed 'é' is one word character for the tag and mention patterns.
-    source = unicodedata.normalize("NFC", source)
-    env: dict[str, Any] = {
-        "content_tag_url": tag_url,
-        "content_mention_url": mention_url,
-        "content_tags": {},
-        "content_mentions": {},
-    }
-    html = sanitize_html(_md.render(source, env))
-    return RenderedContent(
-        html=html,
-        hashtags=tuple(env["content_tags"]),
-        mentions=tuple(env["content_mentions"]),
-    )
+    """Render an author's Markdown to sanitised HTML, linking hashtags and known @mentions
+    (:func:`parse_markdown`, then :func:`render_parsed`)."""
+    return render_parsed(parse_markdown(source, tag_url=tag_url), mention_url=mention_url)

@@ -21,7 +21,13 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from fediverse_intranet import instance, urls
-from fediverse_intranet.content import MentionRef, render_markdown
+from fediverse_intranet.content import (
+    MentionRef,
+    ParsedMarkdown,
+    markup_count,
+    parse_markdown,
+    render_parsed,
+)
 from fediverse_intranet.errors import InvalidInput, NotFound, PermissionDenied
 from fediverse_intranet.models import (
     Account,
@@ -62,8 +68,9 @@ MAX_IMAGES = 4
 MAX_ALT_CHARS = 1_000
 MAX_HASHTAGS = 50  # per post; a remote post's first 50 are kept (remote_posts)
 MAX_MENTIONS = 50  # per post: each @name is looked up and each mention notifies
-# Each '[' costs markdown-it ~40 us of link scanning (100,000 of them: 4 s on the event loop).
-MAX_BRACKETS = 2_000
+# Markdown parsing costs up to ~30 us for each character that opens a construct (content's
+# MARKUP_CHARACTERS); 10,000 of them is at most ~0.3 s, and a long article uses a few thousand.
+MAX_MARKUP = 10_000
 
 
 @dataclass
@@ -100,11 +107,12 @@ def _check(draft: Draft, kept_images: int = 0) -> Draft:
     limit = MAX_ARTICLE_CHARS if draft.kind == PostKind.ARTICLE else MAX_NOTE_CHARS
     if len(source) > limit:
         raise InvalidInput("Use at most %(max)s characters.", field="source", max=limit)
-    if source.count("[") > MAX_BRACKETS:
+    if markup_count(source) > MAX_MARKUP:
         raise InvalidInput(
-            "Use at most %(max)s links or square brackets in one post.",
+            "Use at most %(max)s formatting characters (such as [ ] * _ # | < and line "
+            "breaks) in one post.",
             field="source",
-            max=MAX_BRACKETS,
+            max=MAX_MARKUP,
         )
     if len(draft.images) > MAX_IMAGES:
         raise InvalidInput("Attach at most %(max)s images.", field="images", max=MAX_IMAGES)
@@ -143,24 +151,17 @@ async def _mentioned_actors(refs: tuple[MentionRef, ...], author: Actor) -> Know
     return found
 
 
-def _all_mention_refs(source: str) -> tuple[MentionRef, ...]:
-    refs: list[MentionRef] = []
-
-    def collect(ref: MentionRef) -> None:
-        refs.append(ref)
-
-    render_markdown(source, tag_url=urls.tag_url, mention_url=collect)
-    return tuple(refs)
-
-
-async def _known(source: str, author: Actor) -> Known:
+async def _known(parsed: ParsedMarkdown, author: Actor) -> Known:
     """Who the post's @mentions name, at most :data:`MAX_MENTIONS` of them."""
-    refs = tuple(dict.fromkeys(_all_mention_refs(source)))
-    if len(refs) > MAX_MENTIONS:  # each is a query, and each mention a notification
+    if len(parsed.mentions) > MAX_MENTIONS:  # each is a query, and each mention a notification
         raise InvalidInput(
             "Mention at most %(max)s people in one post.", field="source", max=MAX_MENTIONS
         )
-    return await _mentioned_actors(refs, author)
+    if len(parsed.hashtags) > MAX_HASHTAGS:
+        raise InvalidInput(
+            "Use at most %(max)s hashtags in one post.", field="source", max=MAX_HASHTAGS
+        )
+    return await _mentioned_actors(parsed.mentions, author)
 
 
 def _mentioned(known: Known) -> list[Actor]:
@@ -181,20 +182,13 @@ async def _namable(known: Known, group_id: int | None) -> Known:
     return {ref: actor for ref, actor in known.items() if actor.id not in hidden}
 
 
-def _render(source: str, known: Known) -> tuple[str, tuple[str, ...], list[Actor]]:
-    """Markdown to sanitised HTML, linking the tags and the people and groups in ``known``."""
-    rendered = render_markdown(
-        source,
-        tag_url=urls.tag_url,
-        mention_url=lambda ref: urls.profile_page(known[ref]) if ref in known else None,
+def _render(parsed: ParsedMarkdown, known: Known) -> tuple[str, tuple[str, ...], list[Actor]]:
+    """Sanitised HTML linking the tags and the people and groups in ``known``."""
+    rendered = render_parsed(
+        parsed, mention_url=lambda ref: urls.profile_page(known[ref]) if ref in known else None
     )
-    hashtags = tuple(dict.fromkeys(rendered.hashtags))
-    if len(hashtags) > MAX_HASHTAGS:
-        raise InvalidInput(
-            "Use at most %(max)s hashtags in one post.", field="source", max=MAX_HASHTAGS
-        )
     people = list({a.id: a for a in (known[ref] for ref in rendered.mentions)}.values())
-    return rendered.html, hashtags, people
+    return rendered.html, rendered.hashtags, people
 
 
 async def _store_images(uploader: Actor, images: list[ImageUpload]) -> list[Attachment]:
@@ -319,12 +313,13 @@ async def create_post(
     """A new post or reply, optionally in a group (see the module's docstring)."""
     draft = _check(draft)
     parent = await visible_post(in_reply_to, author) if in_reply_to else None
-    known = await _known(draft.source, author)
+    parsed = parse_markdown(draft.source, tag_url=urls.tag_url)
+    known = await _known(parsed, author)
     if group is None and parent is None:
         group = await _mentioned_group(author, draft, _mentioned(known))
     group = await _group_for(author, draft, parent, group)
     known = await _namable(known, group.id if group is not None else None)
-    html, hashtags, mentioned = _render(draft.source, known)
+    html, hashtags, mentioned = _render(parsed, known)
     if parent is not None and parent.author not in mentioned and parent.author_id != author.id:
         mentioned.append(parent.author)
     if group is not None and group.access != GroupAccess.OPEN:
@@ -390,8 +385,9 @@ async def edit_post(post_id: int, editor: Account, source: str, title: str = "")
     draft = _check(Draft(source, post.kind, title, post.visibility), kept_images)
     if draft.source == post.source and draft.title == post.title:
         return post  # nothing changed: no revision, no re-render
-    known = await _namable(await _known(draft.source, post.author), post.group_id)
-    html, hashtags, mentioned = _render(draft.source, known)
+    parsed = parse_markdown(draft.source, tag_url=urls.tag_url)
+    known = await _namable(await _known(parsed, post.author), post.group_id)
+    html, hashtags, mentioned = _render(parsed, known)
     if post.visibility == Visibility.MEMBERS and post.group_id is not None:
         mentioned = await _members_among(post.group_id, mentioned)
     before = [m.actor for m in await Mention.filter(post=post).select_related("actor")]
