@@ -141,7 +141,12 @@ class Person:
         return await self.submit_on(html, path, action, **typed)
 
     async def submit_on(
-        self, html: str, path: str, action: str | re.Pattern, **typed: str
+        self,
+        html: str,
+        path: str,
+        action: str | re.Pattern,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        **typed: str,
     ) -> httpx.Response:
         matches = (
             (lambda a: a == action)
@@ -152,7 +157,7 @@ class Person:
         assert found, f"{self.handle}: no form for {action} on {path}: {text_of(html)[:500]}"
         form = found[0]
         answer = await self.web.request(
-            form.method.upper(), form.action or path, data={**form.fields, **typed}
+            form.method.upper(), form.action or path, data={**form.fields, **typed}, files=files
         )
         assert answer.status_code < 500, f"{form.action} answered {answer.status_code}"
         return answer
@@ -160,9 +165,14 @@ class Person:
     # --- what people do ----------------------------------------------------------------------
 
     async def write(
-        self, text: str, visibility: str = "public", reply_to: int | None = None
+        self,
+        text: str,
+        visibility: str = "public",
+        reply_to: int | None = None,
+        image: tuple[bytes, str] | None = None,
     ) -> int:
-        """Posts ``text``; returns the post's number on this instance."""
+        """Posts ``text`` (with ``image``: a PNG and its description); returns the post's
+        number on this instance."""
         path = f"/compose?reply_to={reply_to}" if reply_to else "/compose"
         html = await self.page(path)
         if reply_to:  # keep what the page filled in: the mention of the author, the audience
@@ -170,9 +180,19 @@ class Person:
             fields = {"source": form.fields.get("source", "") + text}
         else:
             fields = {"source": text, "visibility": visibility}
-        answer = await self.submit_on(html, path, "/compose", **fields)
+        files = None
+        if image is not None:
+            files = {"image_1": ("image.png", image[0], "image/png")}
+            fields["alt_1"] = image[1]
+        answer = await self.submit_on(html, path, "/compose", files, **fields)
         assert answer.status_code == 303, f"posting failed: {text_of(answer.text)[:300]}"
         return int(answer.headers["location"].rsplit("/", 1)[1])
+
+    async def upload_photo(self, png: bytes) -> None:
+        html = await self.page("/settings/profile")
+        files = {"photo": ("photo.png", png, "image/png")}
+        answer = await self.submit_on(html, "/settings/profile", "/settings/photo", files)
+        assert answer.status_code == 303, f"photo upload failed: {text_of(answer.text)[:300]}"
 
     async def card(self, path: str, marker: str) -> str | None:
         """The post card on ``path`` whose text contains ``marker``, if there is one."""

@@ -7,6 +7,8 @@ Install once with ``npm ci --prefix tests/federation/fedify`` (``make test`` doe
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.federation.conftest import Federation
 from tests.federation.node_peer import node_peer
@@ -23,6 +26,7 @@ from tests.federation.test_flows import SignIn, fetch_as, marker
 PEER_DIR = Path(__file__).resolve().parent / "fedify"
 HOST, ADDRESS, CONTROL_PORT = "fedify.test", "127.0.0.6", 8181
 START_TIMEOUT = 30.0
+_ATTACHED = re.compile(r'<a href="(/media/[^"]+)"><img')
 
 
 @dataclass
@@ -52,6 +56,13 @@ class FedifyPeer:
 
     async def post(self, content: str) -> None:
         await self._call("POST", "/post", content=content)
+
+    async def media(self, uri: str) -> list[dict[str, Any]]:
+        """The peer reads ``uri`` and fetches its icon or attachments with a plain GET."""
+        return await self._call("GET", "/media", object=uri)
+
+    async def get(self, url: str) -> dict[str, Any]:
+        return await self._call("GET", "/get", url=url)
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +131,37 @@ async def test_we_follow_fedify_and_receive_its_post(
     news = marker()
     await fedify.post(f"<p>Hello from Fedify {news}</p>")
     await axel.wait_for_post(news)
+
+
+def _png(colour: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (48, 32), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def test_fedify_fetches_our_public_media_without_signing_in(
+    federation: Federation, fedify: FedifyPeer, sign_in: SignIn
+) -> None:
+    """What our AS2 documents name (a photo, a public post's image) another server fetches
+    as a plain GET, as Mastodon's media proxy does; an image of a followers-only post is
+    only for whoever may see the post (issue 19, point 13)."""
+    a = federation.a
+    federation.accounts((a, "ines"))
+    ines = await sign_in(a, "ines")
+    await ines.upload_photo(_png((200, 30, 30)))
+    (icon,) = await fedify.media(ines.actor_id)
+    assert icon["status"] == 200 and icon["type"].startswith("image/") and icon["bytes"] > 0
+
+    public = await ines.write(f"Een foto {marker()}", image=(_png((0, 90, 0)), "Een groen vlak"))
+    (image,) = await fedify.media(f"{a.url}/posts/{public}")
+    assert image["status"] == 200 and image["type"].startswith("image/"), image
+    assert image["name"] == "Een groen vlak" and image["bytes"] > 0
+
+    hidden = await ines.write(
+        f"Alleen voor volgers {marker()}", "followers", image=(_png((0, 0, 90)), "Een blauw vlak")
+    )
+    page = await ines.page(f"/posts/{hidden}")
+    (path,) = set(_ATTACHED.findall(page))
+    assert (await ines.web.get(path)).status_code == 200  # its author sees it
+    refused = await fedify.get(f"{a.url}{path}")
+    assert refused["status"] in (401, 403, 404) and not refused["type"].startswith("image/")

@@ -7,6 +7,10 @@
 //   GET  /received           what arrived so far (JSON list of {type, actor, object})
 //   POST /follow?handle=...  Fred follows that person (WebFinger lookup, then Follow)
 //   POST /post?content=...   Fred posts a public Note to his followers
+//   GET  /media?object=...   look up an actor or post as Fedify reads it, then fetch its
+//                            icon or attachments as a remote server does (no signature,
+//                            no cookie); JSON list of {url, name, status, type, bytes}
+//   GET  /get?url=...        fetch one URL that way: {url, status, type, bytes}
 // It prints "ready" on stdout once both servers listen.
 import { readFileSync } from "node:fs";
 import http from "node:http";
@@ -160,6 +164,35 @@ async function post(content) {
   return note.id.href;
 }
 
+// A remote server fetching media it read in a document: plain GET, no session, no signature.
+async function plainGet(url) {
+  const response = await fetch(url, { redirect: "manual" });
+  const body = Buffer.from(await response.arrayBuffer());
+  return {
+    url,
+    status: response.status,
+    type: response.headers.get("content-type"),
+    bytes: body.length,
+  };
+}
+
+async function media(uri) {
+  const ctx = federation.createContext(new URL(ORIGIN));
+  const object = await ctx.lookupObject(uri);
+  if (object == null) throw new Error(`cannot read ${uri}`);
+  const found = [];
+  if (object instanceof Person) {
+    const icon = await object.getIcon();
+    if (icon?.url != null) found.push({ url: icon.url.href, name: null });
+  } else {
+    for await (const attachment of object.getAttachments()) {
+      const url = attachment.url?.href ?? attachment.url?.toString();
+      if (url != null) found.push({ url, name: attachment.name?.toString() ?? null });
+    }
+  }
+  return Promise.all(found.map(async (item) => ({ ...item, ...(await plainGet(item.url)) })));
+}
+
 // Node's request to a web Request for Fedify, and Fedify's Response back.
 async function serveFederation(req, res) {
   const chunks = [];
@@ -186,6 +219,10 @@ async function control(req, res) {
       answer = { followed: await follow(url.searchParams.get("handle")) };
     else if (req.method === "POST" && url.pathname === "/post")
       answer = { posted: await post(url.searchParams.get("content")) };
+    else if (req.method === "GET" && url.pathname === "/media")
+      answer = await media(url.searchParams.get("object"));
+    else if (req.method === "GET" && url.pathname === "/get")
+      answer = await plainGet(url.searchParams.get("url"));
     else {
       res.writeHead(404).end();
       return;
