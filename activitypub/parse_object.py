@@ -93,8 +93,8 @@ class Poll:
 
     options: tuple[PollOption, ...]
     multiple: bool = False  # ``anyOf``: several answers may be chosen
-    ends_at: datetime | None = None  # ``endTime``, else the moment of ``closed``
-    closed: bool = False  # ``closed`` is given (a moment or true)
+    ends_at: datetime | None = None  # the moment of ``closed``, else ``endTime``
+    closed: bool = False  # ``closed: true``, without a moment
     voters: int = 0  # Mastodon's ``votersCount``; 0 when not said
 
 
@@ -409,12 +409,13 @@ def _poll(doc: Mapping[str, Any]) -> Poll:
         votes = _count(replies.get("totalItems")) if isinstance(replies, Mapping) else 0
         options.append(PollOption(name[:MAX_NAME], votes))
     closed = doc.get("closed")
-    closed_at = moment_of(closed)
+    # ``closed`` is the moment it closed (Mastodon) or true; a moment still to come is
+    # only a closing time, which the reader's page compares with the clock.
     return Poll(
         options=tuple(options),
         multiple=multiple,
-        ends_at=moment_of(doc.get("endTime")) or closed_at,
-        closed=closed is True or closed_at is not None,
+        ends_at=moment_of(closed) or moment_of(doc.get("endTime")),
+        closed=closed is True,
         voters=_count(doc.get("votersCount")),
     )
 

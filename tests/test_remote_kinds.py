@@ -20,6 +20,8 @@ import pytest
 
 from fediverse_intranet.models import (
     Account,
+    Mute,
+    MuteKind,
     PollOption,
     Post,
     PostVariant,
@@ -440,3 +442,32 @@ async def test_the_readers_language_is_shown_first_else_the_posts_own(
             assert "<script" not in shown
     shown = card(await page_of(browser, alice, f"{carol.uri}/statuses/6", "nl"))
     assert '<div class="post-content" lang="nl-NL">' in shown
+
+
+async def test_a_muted_word_in_another_language_of_a_post_hides_it(
+    client, browser, alice, remote: RemoteServer
+):
+    """A Dutch reader would be shown the Dutch text: a word muted there hides the post."""
+    carol = remote.add("carol")
+    await Mute.create(owner=alice.actor, kind=MuteKind.WORD, value="begroting")
+    body = note(carol, cc=[ALICE], content="<p>About the budget</p>")
+    body["contentMap"] = {"en": "<p>About the budget</p>", "nl": "<p>Over de begroting</p>"}
+    kept = note(carol, 2, cc=[ALICE], content="<p>Something else</p>")
+    await create(client, carol, body)
+    await create(client, carol, kept)
+    await Account.filter(id=alice.id).update(locale="nl")
+    person = await browser(await Account.get(id=alice.id).prefetch_related("actor"))
+    home = (await person.get("/")).text
+    assert "Something else" in home and "begroting" not in home and "budget" not in home
+
+
+async def test_an_object_of_several_types_is_read_as_the_post_it_is(
+    client, browser, alice, remote: RemoteServer
+):
+    """object_type.py sends ``["Note", "Article"]`` embedded: read, not fetched."""
+    carol = remote.add("carol")
+    body = note(carol, cc=[ALICE], type=["Note", "Article"], name="name", content="content")
+    await create(client, carol, body)  # nothing is served at the post's id
+    shown = card(await page_of(browser, alice, body["id"]))
+    assert "content" in visible_text(shown)
+    assert not any(r.path == "/users/carol/statuses/1" for r in remote.requests)

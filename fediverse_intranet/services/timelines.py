@@ -268,7 +268,9 @@ class MuteFilter:
         if post.author_id in self.actors or self.tags.intersection(view.tags):
             return True
         if self.words:
-            text = f"{post.title} {plain_text(post.content_html)}"
+            texts = [(post.title, post.content_html)]
+            texts += [(v.title, v.content_html) for v in view.variants]  # other languages
+            text = " ".join(f"{title} {plain_text(html)}" for title, html in texts)
             return any(word.search(text) for word in self.words)
         return False
 
