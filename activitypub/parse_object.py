@@ -367,7 +367,7 @@ MAX_ITEMS_OF_MAP = 16  # entries of one language map looked at
 def _default_language(doc: Mapping[str, Any], variants: tuple[Variant, ...]) -> str:
     """The language of the plain members: the map entry that is ``content`` itself, else
     (no ``content``) the first language of ``contentMap``, whose text is then the default,
-    else a ``@language`` of the context."""
+    else PeerTube's ``language``, else a ``@language`` of the context."""
     content = doc.get("content")
     if isinstance(content, str):
         for variant in variants:
@@ -377,6 +377,10 @@ def _default_language(doc: Mapping[str, Any], variants: tuple[Variant, ...]) -> 
         first = _first_map_language(doc)
         if first:
             return first
+    said = doc.get("language")  # PeerTube: {"identifier": "nl", "name": "Dutch"}
+    found = _language(said.get("identifier") if isinstance(said, Mapping) else said)
+    if found:
+        return found
     for item in _items(doc.get("@context"), 8):
         if isinstance(item, Mapping):
             found = _language(item.get("@language"))

@@ -13,7 +13,9 @@ documents as PeerTube, Mobilizon and Mastodon write them.
 from __future__ import annotations
 
 import html
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -471,3 +473,57 @@ async def test_an_object_of_several_types_is_read_as_the_post_it_is(
     shown = card(await page_of(browser, alice, body["id"]))
     assert "content" in visible_text(shown)
     assert not any(r.path == "/users/carol/statuses/1" for r in remote.requests)
+
+
+# --- Documents as the servers write them -----------------------------------------------------
+
+FIXTURES = Path(__file__).parent / "activitypub" / "fixtures"
+
+
+def written_by(person, name: str, **more: str) -> dict[str, Any]:
+    """A document of ``fixtures/`` (written as that server writes it) as ``person`` sent it."""
+    origin = person.uri.removesuffix("/users/carol")
+    text = (FIXTURES / name).read_text()
+    for key, value in {"actor": person.uri, "origin": origin, "alice": ALICE, **more}.items():
+        text = text.replace("{" + key + "}", value)
+    return json.loads(text)
+
+
+async def test_documents_as_mastodon_misskey_peertube_mobilizon_and_gotosocial_write_them(
+    client, browser, alice, remote: RemoteServer
+):
+    carol = remote.add("carol")
+    poll = written_by(carol, "post_mastodon_poll.json")
+    await create(client, carol, poll)
+    shown = visible_text(card(await page_of(browser, alice, poll["id"], "nl")))
+    assert "Welke vergaderdag past het best?" in shown
+    assert "Dinsdag : 4 stemmen (57%)" in shown and "Woensdag : 0 stemmen (0%)" in shown
+    assert "7 stemmen in totaal" in shown and "Stemmen op de oorspronkelijke server" in shown
+
+    quoted = written_by(carol, "post_mastodon_poll.json")["id"]  # Misskey quotes the poll
+    misskey = written_by(carol, "post_misskey_quote_cw.json", quoted=quoted)
+    await create(client, carol, misskey)
+    page = card(await page_of(browser, alice, misskey["id"]))
+    assert '<summary><span class="cw-label">Content warning:</span> Spoiler: de uitslag' in page
+    assert "De uitslag staat hieronder" not in visible_text(outside_warning(page))
+    assert "Welke vergaderdag" in page[page.index('<blockquote class="quoted-post"') :]
+
+    video = written_by(carol, "post_peertube_video.json")
+    await create(client, carol, video)
+    page = card(await page_of(browser, alice, video["id"]))
+    assert ">Raadsvergadering 12 mei</a></h2>" in page and 'lang="nl"' in page
+    assert f'href="{video["url"][0]["href"]}"' in page and "6f1c-720.mp4" not in page
+
+    event = written_by(carol, "post_mobilizon_event.json")
+    await create(client, carol, event)
+    page = card(await page_of(browser, alice, event["id"], "nl"))
+    assert '<time datetime="2026-05-14T17:00:00+00:00">14 mei 2026, 19:00:00</time>' in page
+    assert "Stadhuis, Markt 1, 1234 AB, Utrecht, Utrecht, Nederland" in visible_text(page)
+    assert "Het evenement op de oorspronkelijke server" in page
+
+    gotosocial = written_by(carol, "post_gotosocial_sensitive.json")
+    await create(client, carol, gotosocial)
+    page = card(await page_of(browser, alice, gotosocial["id"], "nl"))
+    assert "<summary>Gevoelige inhoud</summary>" in page
+    assert "verbouwing" not in visible_text(outside_warning(page))
+    assert "verbouwing" in visible_text(page)
