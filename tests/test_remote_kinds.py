@@ -176,7 +176,8 @@ async def test_a_question_is_a_poll_with_its_answers_and_counts(
     body = question(carol)
     await create(client, carol, body)
     shown = card(await page_of(browser, alice, body["id"]))
-    poll = shown[shown.index('<section class="poll"') : shown.index("</section>")]
+    start = shown.index('<div class="poll" role="group" aria-label="Poll">')
+    poll = shown[start : shown.index("</div>", shown.index('class="poll-state"'))]
     answers = re.findall(r"<li>(.*?)</li>", poll, flags=re.S)
     assert [visible_text(a).strip() for a in answers] == [
         "Dinsdag : 3 votes (75%)",
