@@ -453,7 +453,7 @@ async def _set_poll_options(post: Post, options: list[tuple[str, int]]) -> None:
 
 async def _update_poll(stored: Post, post: RemoteObject) -> bool:
     """New counts (or a close) of a stored poll; True when anything changed."""
-    if post.poll is None or stored.object_type != "Question":
+    if post.poll is None:
         return False
     options, state = _options(post), _poll_state(post)
     have = await PollOption.filter(post=stored).order_by("position").values_list("name", "votes")
