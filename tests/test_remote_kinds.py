@@ -532,3 +532,19 @@ async def test_documents_as_mastodon_misskey_peertube_mobilizon_and_gotosocial_w
     assert "<summary>Gevoelige inhoud</summary>" in page
     assert "verbouwing" not in visible_text(outside_warning(page))
     assert "verbouwing" in visible_text(page)
+
+
+async def test_a_deleted_poll_or_translated_post_leaves_no_text_behind(
+    client, browser, alice, remote: RemoteServer
+):
+    carol = remote.add("carol")
+    body = question(carol)
+    body["contentMap"] = {"nl": "<p>Welke dag past?</p>", "en": "<p>Which day suits?</p>"}
+    body["quote"] = f"{carol.uri}/statuses/9"
+    await create(client, carol, body)
+    post = await Post.get(uri=body["id"])
+    assert await PostVariant.filter(post=post).count() == 1  # English; Dutch is its own
+    await send(client, carol, activity("Delete", carol, body["id"]))
+    assert await PostVariant.filter(post=post).count() == 0
+    assert await PollOption.filter(post=post).count() == 0
+    assert (await Post.get(id=post.id)).quote_uri == ""
