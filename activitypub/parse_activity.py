@@ -162,8 +162,7 @@ def _object_ref(value: object, nested: int = 0) -> ObjectRef | None:
     actor = value.get("actor")
     if isinstance(actor, Mapping):
         actor = actor.get("id")
-    kind = value.get("type")
-    kind = kind if isinstance(kind, str) and len(kind) <= MAX_TYPE else None
+    kind = _type_of(value.get("type"))
     return ObjectRef(
         id=value["id"] if is_http_uri(value.get("id")) else None,
         type=kind,
@@ -172,6 +171,14 @@ def _object_ref(value: object, nested: int = 0) -> ObjectRef | None:
         activity=_inner_activity(value, nested) if kind not in NOTE_TYPES | ACTOR_TYPES else None,
         embedded=value,
     )
+
+
+def _type_of(value: object) -> str | None:
+    """An object's type; of a list (``["Note", "Article"]``, as the Fediverse Pasture
+    sends), the first we read as a post or an actor, else the first."""
+    kinds = [k for k in (value[:8] if isinstance(value, list) else [value]) if isinstance(k, str)]
+    kinds = [k for k in kinds if k and len(k) <= MAX_TYPE]
+    return next((k for k in kinds if k in NOTE_TYPES | ACTOR_TYPES), kinds[0] if kinds else None)
 
 
 def _inner_activity(value: Mapping[str, Any], nested: int) -> Activity | None:

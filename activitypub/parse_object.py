@@ -1,5 +1,11 @@
-"""Posts from other servers (Note, Article, Question, Page) read into typed values, and
-their audience read as Mastodon reads ``to``/``cc``.
+"""Posts from other servers read into typed values, and their audience read as Mastodon
+reads ``to``/``cc``.
+
+What Mastodon shows as a post is a post here too: Note, Article, Page, Question (a poll),
+Event (its time and place), Video, Audio, Image and Document (a title, a link to it, its
+media). Besides the text: the content warning (``sensitive``, ``summary``), the post it
+quotes (Mastodon's ``quote``, Misskey's ``_misskey_quote``, ``quoteUrl``/``quoteUri``,
+FEP-e232 Link tags), and the language variants of ``contentMap``/``nameMap``/``summaryMap``.
 
 Remote JSON is hostile until proven otherwise: every member is optional except ``id``,
 ``type`` and ``attributedTo``, any member of the wrong shape is ignored rather than trusted,
@@ -13,6 +19,7 @@ anything is stored or shown. Whether the object may speak for its author (same o
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +29,9 @@ from .context import PUBLIC, VocabularyError
 from .docs import Audience, Link
 from .values import http_url, link_url, moment_of
 
-NOTE_TYPES = frozenset({"Note", "Article", "Question", "Page"})
+NOTE_TYPES = frozenset(
+    {"Note", "Article", "Question", "Page", "Event", "Video", "Audio", "Image", "Document"}
+)
 PUBLIC_FORMS = frozenset({PUBLIC, "as:Public", "Public"})
 MAX_CONTENT = 200_000  # characters of HTML; our own longest article is 100,000 of Markdown
 MAX_NAME = 1_000
@@ -31,11 +40,23 @@ MAX_RECIPIENTS = 1_000  # to + cc of one post; Mastodon caps mentions far lower
 MAX_TAGS = 100
 MAX_ATTACHMENTS = 20
 MAX_DIMENSION = 100_000  # pixels; larger is a lie
+MAX_OPTIONS = 20  # of a poll; Mastodon allows 4 by default, others a few more
+MAX_VOTES = 1_000_000_000
+MAX_LANGUAGES = 4  # language variants kept of one post (contentMap and friends)
+MAX_LANGUAGE = 16  # characters of a language tag ("nl", "en-GB", "zh-Hant-TW")
+MAX_PLACE = 300
+QUOTE_REL = "https://misskey-hub.net/ns#_misskey_quote"
+AS_MEDIA_TYPES = ("application/activity+json", "application/ld+json")
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")
 
 __all__ = [
     "NOTE_TYPES",
     "Attachment",
+    "Event",
+    "Poll",
+    "PollOption",
     "RemoteObject",
+    "Variant",
     "VocabularyError",
     "audience_of",
     "is_public",
@@ -59,6 +80,45 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class PollOption:
+    """One answer of a poll (a Question's ``oneOf``/``anyOf`` item) and its votes so far."""
+
+    name: str
+    votes: int = 0
+
+
+@dataclass(frozen=True)
+class Poll:
+    """A Question as Mastodon shows it: answers with counts, read only here."""
+
+    options: tuple[PollOption, ...]
+    multiple: bool = False  # ``anyOf``: several answers may be chosen
+    ends_at: datetime | None = None  # the moment of ``closed``, else ``endTime``
+    closed: bool = False  # ``closed: true``, without a moment
+    voters: int = 0  # Mastodon's ``votersCount``; 0 when not said
+
+
+@dataclass(frozen=True)
+class Event:
+    """An Event's time and place (Mobilizon, Friendica), kept until events exist here."""
+
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    place: str = ""  # ``location.name``
+    address: str = ""  # ``location.address``, a string or a PostalAddress, as one line
+
+
+@dataclass(frozen=True)
+class Variant:
+    """The text of a post in one language (``contentMap`` and friends), unsanitised."""
+
+    language: str
+    content: str = ""
+    name: str = ""
+    summary: str = ""
+
+
+@dataclass(frozen=True)
 class RemoteObject:
     """A post from another server, checked and typed; text unsanitised (see module doc)."""
 
@@ -78,7 +138,12 @@ class RemoteObject:
     mentions: tuple[Link, ...] = ()  # href is the mentioned actor's id
     attachments: tuple[Attachment, ...] = ()
     audience: tuple[str, ...] = ()  # FEP-1b12: the group a post belongs to
-    sensitive: bool = False
+    sensitive: bool = False  # the post, or any of its attachments, is marked sensitive
+    quote: str | None = None  # the id of the post it quotes
+    language: str = ""  # of ``content``/``name``/``summary``, when a map says it
+    variants: tuple[Variant, ...] = ()  # the other (and same) languages, at most MAX_LANGUAGES
+    poll: Poll | None = None  # a Question's answers
+    event: Event | None = None  # an Event's time and place
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -94,10 +159,14 @@ def parse_object(doc: object) -> RemoteObject:
         raise VocabularyError("object has no valid id")
     kind = next((t for t in _items(doc.get("type"), 8) if t in NOTE_TYPES), None)
     if kind is None:
-        raise VocabularyError("not a post (Note, Article, Question or Page)")
+        raise VocabularyError("not a post (Note, Article, Page, Question, Event or media)")
     author = _attributed_to(doc.get("attributedTo"))
     if author is None:
         raise VocabularyError("object has no valid attributedTo")
+    variants = _variants(doc)
+    # Attachments of every type reach ``_attachments``. A PeerTube Video also lists its
+    # files in ``url`` (Links with a video/* mediaType beside the text/html one): that list
+    # is where such a video's attachments would come from; ``link_url`` takes the page.
     return RemoteObject(
         id=object_id,
         type=str(kind),
@@ -115,7 +184,12 @@ def parse_object(doc: object) -> RemoteObject:
         mentions=_mentions(doc.get("tag")),
         attachments=_attachments(doc.get("attachment")),
         audience=tuple(i for i in (_id_of(a) for a in _items(doc.get("audience"), 8)) if i),
-        sensitive=doc.get("sensitive") is True,
+        sensitive=doc.get("sensitive") is True or _sensitive_media(doc.get("attachment")),
+        quote=_quote(doc),
+        language=_default_language(doc, variants),
+        variants=variants,
+        poll=_poll(doc) if kind == "Question" else None,
+        event=_event(doc) if kind == "Event" else None,
     )
 
 
@@ -232,3 +306,160 @@ def _dimension(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return 0
     return int(value) if 0 < value <= MAX_DIMENSION else 0
+
+
+def _sensitive_media(value: object) -> bool:
+    """Misskey marks a sensitive file, not the note: the post is hidden behind a warning."""
+    return any(
+        isinstance(item, Mapping) and item.get("sensitive") is True
+        for item in _items(value, MAX_ATTACHMENTS)
+    )
+
+
+def _quote(doc: Mapping[str, Any]) -> str | None:
+    """The quoted post: FEP-e232 Link tags first (the form FEP-044f recommends), then the
+    members Mastodon, Misskey and others write."""
+    for item in _items(doc.get("tag"), MAX_TAGS):
+        if not isinstance(item, Mapping) or item.get("type") != "Link":
+            continue
+        rels = [r for r in _items(item.get("rel"), 8) if isinstance(r, str)]
+        media_type = item.get("mediaType")
+        as_json = isinstance(media_type, str) and media_type.split(";")[0].strip() in (
+            AS_MEDIA_TYPES
+        )
+        if QUOTE_REL in rels or as_json:
+            found = http_url(item.get("href"))
+            if found:
+                return found
+    for name in ("quote", "_misskey_quote", "quoteUrl", "quoteUri"):
+        found = _id_of(doc.get(name))
+        if found:
+            return found
+    return None
+
+
+def _language(value: object) -> str | None:
+    if isinstance(value, str) and len(value) <= MAX_LANGUAGE and LANGUAGE_TAG.fullmatch(value):
+        return value
+    return None
+
+
+def _variants(doc: Mapping[str, Any]) -> tuple[Variant, ...]:
+    """The languages of ``contentMap``, ``nameMap`` and ``summaryMap``, in the order they
+    first appear, at most :data:`MAX_LANGUAGES` (Dutch and English first: the readers'
+    languages here), each text cut as the plain member is."""
+    texts: dict[str, dict[str, str]] = {}
+    for member, limit in (("content", MAX_CONTENT), ("name", MAX_NAME), ("summary", MAX_SUMMARY)):
+        language_map = doc.get(f"{member}Map")
+        if not isinstance(language_map, Mapping):
+            continue
+        for key, text in list(language_map.items())[:MAX_ITEMS_OF_MAP]:
+            language = _language(key)
+            if language is not None and isinstance(text, str):
+                texts.setdefault(language, {})[member] = text[:limit]
+    ordered = sorted(texts, key=lambda lang: lang.split("-")[0].lower() not in ("nl", "en"))
+    return tuple(Variant(language, **texts[language]) for language in ordered[:MAX_LANGUAGES])
+
+
+MAX_ITEMS_OF_MAP = 16  # entries of one language map looked at
+
+
+def _default_language(doc: Mapping[str, Any], variants: tuple[Variant, ...]) -> str:
+    """The language of the plain members: the map entry that is ``content`` itself, else
+    (no ``content``) the first language of ``contentMap``, whose text is then the default,
+    else PeerTube's ``language``, else a ``@language`` of the context."""
+    content = doc.get("content")
+    if isinstance(content, str):
+        for variant in variants:
+            if variant.content and variant.content == content[:MAX_CONTENT]:
+                return variant.language
+    else:
+        first = _first_map_language(doc)
+        if first:
+            return first
+    said = doc.get("language")  # PeerTube: {"identifier": "nl", "name": "Dutch"}
+    found = _language(said.get("identifier") if isinstance(said, Mapping) else said)
+    if found:
+        return found
+    for item in _items(doc.get("@context"), 8):
+        if isinstance(item, Mapping):
+            found = _language(item.get("@language"))
+            if found:
+                return found
+    return ""
+
+
+def _first_map_language(doc: Mapping[str, Any]) -> str | None:
+    """The first language of ``contentMap``: the text shown when ``content`` is absent."""
+    language_map = doc.get("contentMap")
+    if isinstance(language_map, Mapping):
+        for key, text in list(language_map.items())[:MAX_ITEMS_OF_MAP]:
+            if isinstance(text, str):
+                return _language(key)
+    return None
+
+
+def _poll(doc: Mapping[str, Any]) -> Poll:
+    """A Question's answers: ``oneOf`` (one answer) or ``anyOf`` (several)."""
+    multiple = "oneOf" not in doc and "anyOf" in doc
+    options: list[PollOption] = []
+    for item in _items(doc.get("anyOf" if multiple else "oneOf"), MAX_OPTIONS):
+        if not isinstance(item, Mapping):
+            continue
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            continue
+        replies = item.get("replies")
+        votes = _count(replies.get("totalItems")) if isinstance(replies, Mapping) else 0
+        options.append(PollOption(name[:MAX_NAME], votes))
+    closed = doc.get("closed")
+    # ``closed`` is the moment it closed (Mastodon) or true; a moment still to come is
+    # only a closing time, which the reader's page compares with the clock.
+    return Poll(
+        options=tuple(options),
+        multiple=multiple,
+        ends_at=moment_of(closed) or moment_of(doc.get("endTime")),
+        closed=closed is True,
+        voters=_count(doc.get("votersCount")),
+    )
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0
+    return value if 0 <= value <= MAX_VOTES else 0
+
+
+def _event(doc: Mapping[str, Any]) -> Event:
+    """``startTime``, ``endTime`` and the ``location`` Place: its name and address (a
+    string, or Mobilizon's PostalAddress object read as one line)."""
+    place, address = "", ""
+    location = next((i for i in _items(doc.get("location"), 4) if isinstance(i, Mapping)), None)
+    if location is not None:
+        name = location.get("name")
+        place = name[:MAX_PLACE] if isinstance(name, str) else ""
+        address = _address(location.get("address"))
+    return Event(
+        starts_at=moment_of(doc.get("startTime")),
+        ends_at=moment_of(doc.get("endTime")),
+        place=place,
+        address=address,
+    )
+
+
+ADDRESS_PARTS = (
+    "streetAddress",
+    "postalCode",
+    "addressLocality",
+    "addressRegion",
+    "addressCountry",
+)
+
+
+def _address(value: object) -> str:
+    if isinstance(value, str):
+        return value[:MAX_PLACE]
+    if not isinstance(value, Mapping):
+        return ""
+    parts = [value.get(name) for name in ADDRESS_PARTS]
+    return ", ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())[:MAX_PLACE]

@@ -73,6 +73,22 @@ class Post(Model):
     group_id: int | None
     pinned_at = fields.DatetimeField(null=True)
     locked_at = fields.DatetimeField(null=True)
+    # What other servers send besides a note: the remote type ("Video", "Event", "Question";
+    # empty for a note and for ours), a warning without a summary, the post it quotes, the
+    # language of its text (its other languages: PostVariant), a poll's state (its answers:
+    # PollOption) and an event's time and place.
+    object_type = fields.CharField(max_length=16, default="", db_default="")
+    sensitive = fields.BooleanField(default=False, db_default=False)
+    quote_uri = fields.CharField(max_length=512, default="", db_default="")
+    language = fields.CharField(max_length=16, default="", db_default="")
+    poll_multiple = fields.BooleanField(default=False, db_default=False)
+    poll_ends_at = fields.DatetimeField(null=True)
+    poll_closed = fields.BooleanField(default=False, db_default=False)
+    poll_voters = fields.IntField(default=0, db_default=0)
+    event_starts_at = fields.DatetimeField(null=True)
+    event_ends_at = fields.DatetimeField(null=True)
+    event_place = fields.CharField(max_length=300, default="", db_default="")
+    event_address = fields.CharField(max_length=300, default="", db_default="")
 
     class Meta:
         table = "post"
@@ -123,6 +139,42 @@ class Mention(Model):
         table = "mention"
         unique_together = (("post", "actor"),)
         indexes = (("actor_id", "post_id"),)
+
+
+class PollOption(Model):
+    """One answer of a remote poll and its votes, as its server last said (read only here)."""
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="poll_options", on_delete=fields.CASCADE
+    )
+    post_id: int
+    position = fields.IntField()
+    name = fields.CharField(max_length=200)
+    votes = fields.IntField(default=0)
+
+    class Meta:
+        table = "poll_option"
+        unique_together = (("post", "position"),)
+
+
+class PostVariant(Model):
+    """A remote post's text in another language (``contentMap``): chosen for a reader whose
+    language it is, else the post's own text is shown. Sanitised as the post's text is."""
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="variants", on_delete=fields.CASCADE
+    )
+    post_id: int
+    language = fields.CharField(max_length=16)
+    title = fields.CharField(max_length=200, default="")
+    summary = fields.CharField(max_length=500, default="")
+    content_html = fields.TextField(default="")
+
+    class Meta:
+        table = "post_variant"
+        unique_together = (("post", "language"),)
 
 
 class PostRevision(Model):

@@ -41,10 +41,12 @@ from fediverse_intranet.models import (
     MemberState,
     Mention,
     NotificationKind,
+    PollOption,
     Post,
     PostKind,
     PostRevision,
     PostTag,
+    PostVariant,
     Tag,
     Visibility,
 )
@@ -428,7 +430,8 @@ async def delete_post(post_id: int, by: Account) -> None:
 async def erase(post: Post) -> None:
     """What deleting a post, local or remote, does to the database (call it in a
     transaction): the row stays as a tombstone so replies keep their place in the thread;
-    its text, tags, mentions, images, revisions, likes and boosts go."""
+    its text (in every language), tags, mentions, images, revisions, likes, boosts, poll,
+    event place and quote go."""
     await Post.filter(id=post.id).update(
         deleted_at=now(),
         source="",
@@ -437,8 +440,20 @@ async def erase(post: Post) -> None:
         summary="",
         like_count=0,
         boost_count=0,
+        quote_uri="",
+        event_place="",
+        event_address="",
     )
-    for model in (PostTag, Mention, Attachment, PostRevision, Like, Boost):
+    for model in (
+        PostTag,
+        Mention,
+        Attachment,
+        PostRevision,
+        Like,
+        Boost,
+        PostVariant,
+        PollOption,
+    ):
         await model.filter(post_id=post.id).delete()
     if post.in_reply_to_id:
         await Post.filter(id=post.in_reply_to_id, reply_count__gt=0).update(

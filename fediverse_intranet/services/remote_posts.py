@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 from urllib.parse import urldefrag
 
 from tortoise.exceptions import IntegrityError
@@ -38,9 +39,11 @@ from fediverse_intranet.models import (
     Group,
     Mention,
     NotificationKind,
+    PollOption,
     Post,
     PostKind,
     PostRevision,
+    PostVariant,
     Visibility,
 )
 from fediverse_intranet.services import (
@@ -72,6 +75,8 @@ MAX_SUMMARY = 500
 MAX_MEDIA_TYPE = 32
 MAX_REMOTE_URL = 1024
 MAX_ALT = 1000
+MAX_OPTION = 200  # characters of a poll's answer
+MAX_PLACE = 300  # characters of an event's place, and of its address
 GONE = (404, 410)  # what a post's origin answers once it is deleted
 
 
@@ -179,11 +184,15 @@ async def store(
                 in_reply_to_uri=_fitting(post.in_reply_to) if parent is None else "",
                 thread_root_id=(parent.thread_root_id or parent.id) if parent else None,
                 url=_fitting(post.url),
-                summary=plain_text(post.summary, MAX_SUMMARY) if post.summary else "",
+                summary=_summary(post.summary),
                 created_at=_when(post.published),
                 group=group,
+                **_shape(post),
+                **_poll_state(post),
             )
             await _set_tags_and_mentions(created, post, addressed, fresh=True)
+            await _set_variants(created, _variants(post))
+            await _set_poll_options(created, _options(post))
             await _set_attachments(created, post, author)
             news = [(person, NotificationKind.MENTION) for person in addressed]
             if parent is not None:
@@ -198,31 +207,46 @@ async def store(
 
 
 async def update(post: RemoteObject, author: Actor) -> Post:
-    """Apply an edit by the post's author; the previous text is kept as a revision."""
+    """Apply an edit by the post's author; the previous text is kept as a revision.
+
+    A poll's counts change without an edit (Mastodon sends the Question again, often with
+    the same ``updated``): they are taken whatever the version, and are not a revision."""
     stored = await _authored(post.id, author, "edit")
     if stored.group_id is not None and await memberships.banned_from(stored.group_id, author):
         raise NotTaken("the author is banned from the group")
+    counted = await _update_poll(stored, post)
     seen = stored.edited_at
     if seen is not None and post.updated is not None and post.updated <= seen:
+        if counted:
+            return stored
         raise NotTaken("an older or the same version")  # out of order, or sent again
-    html, title = sanitize_html(post.content), _title(post)
-    summary = plain_text(post.summary, MAX_SUMMARY) if post.summary else ""
-    if (html, title, summary) == (stored.content_html, stored.title, stored.summary):
+    html, title, summary = sanitize_html(post.content), _title(post), _summary(post.summary)
+    shape, variants = _shape(post), _variants(post)
+    unchanged = (html, title, summary) == (stored.content_html, stored.title, stored.summary)
+    same_shape = all(getattr(stored, k) == v for k, v in shape.items())
+    if unchanged and same_shape and variants == await _stored_variants(stored):
+        if counted:
+            return stored
         raise NotTaken("nothing changed")
     before = set(await Mention.filter(post=stored).values_list("actor_id", flat=True))
     addressed = await _local_people(_people_addresses(post))
     async with in_transaction():
-        await PostRevision.create(
-            post=stored,
-            title=stored.title,
-            source=stored.source,
-            content_html=stored.content_html,
-            created_at=stored.edited_at or stored.created_at,
-        )
+        if not unchanged:
+            await PostRevision.create(
+                post=stored,
+                title=stored.title,
+                source=stored.source,
+                content_html=stored.content_html,
+                created_at=stored.edited_at or stored.created_at,
+            )
         stored.content_html, stored.title, stored.summary = html, title, summary
+        for name, value in shape.items():
+            setattr(stored, name, value)
         stored.edited_at = _when(post.updated)
-        await stored.save(update_fields=["content_html", "title", "summary", "edited_at"])
+        await stored.save(update_fields=["content_html", "title", "summary", "edited_at", *shape])
         await _set_tags_and_mentions(stored, post, addressed)
+        await PostVariant.filter(post=stored).delete()
+        await _set_variants(stored, variants)
         await Attachment.filter(post=stored).delete()
         await _set_attachments(stored, post, author)
         news = [(p, NotificationKind.MENTION) for p in addressed if p.id not in before]
@@ -365,10 +389,122 @@ async def _adopt_replies(post: Post, orphans: list[Post]) -> None:
     await Post.filter(id=post.id).update(reply_count=F("reply_count") + live)
 
 
-def _title(post: RemoteObject) -> str:
-    if post.type != "Article" or not post.name:
+def _title(post: RemoteObject, name: str | None = None) -> str:
+    """The heading Mastodon shows: ``name`` of anything but a Note (of a Question only when
+    it has no text of its own), as plain text."""
+    name = post.name if name is None else name
+    if not name or post.type == "Note" or (post.type == "Question" and post.content):
         return ""
-    return " ".join(plain_text(post.name).split())[:MAX_TITLE]
+    return _line(name, MAX_TITLE)
+
+
+def _line(text: str, limit: int) -> str:
+    """Remote text as one plain line (tags dropped, whitespace collapsed), cut at ``limit``."""
+    return " ".join(plain_text(text).split())[:limit] if text else ""
+
+
+def _summary(text: str) -> str:
+    return plain_text(text, MAX_SUMMARY) if text else ""
+
+
+def _shape(post: RemoteObject) -> dict[str, Any]:
+    """The columns that say what the post is besides its text: its type, its warning, the
+    post it quotes, its language and an event's time and place; bounded to the columns."""
+    event = post.event
+    return {
+        "object_type": "" if post.type == "Note" else post.type,
+        "sensitive": post.sensitive,
+        "quote_uri": _fitting(post.quote),
+        "language": post.language,
+        "event_starts_at": event.starts_at if event else None,
+        "event_ends_at": event.ends_at if event else None,
+        "event_place": _line(event.place, MAX_PLACE) if event else "",
+        "event_address": _line(event.address, MAX_PLACE) if event else "",
+    }
+
+
+def _poll_state(post: RemoteObject) -> dict[str, Any]:
+    poll = post.poll
+    return {
+        "poll_multiple": bool(poll and poll.multiple),
+        "poll_ends_at": poll.ends_at if poll else None,
+        "poll_closed": bool(poll and poll.closed),
+        "poll_voters": poll.voters if poll else 0,
+    }
+
+
+def _options(post: RemoteObject) -> list[tuple[str, int]]:
+    """A poll's answers as plain text, with their votes; empty answers left out."""
+    if post.poll is None:
+        return []
+    found = ((_line(o.name, MAX_OPTION), o.votes) for o in post.poll.options)
+    return [(name, votes) for name, votes in found if name]
+
+
+async def _set_poll_options(post: Post, options: list[tuple[str, int]]) -> None:
+    if options:
+        await PollOption.bulk_create(
+            [
+                PollOption(post=post, position=n, name=name, votes=votes)
+                for n, (name, votes) in enumerate(options)
+            ]
+        )
+
+
+async def _update_poll(stored: Post, post: RemoteObject) -> bool:
+    """New counts (or a close) of a stored poll; True when anything changed."""
+    if post.poll is None:
+        return False
+    options, state = _options(post), _poll_state(post)
+    have = await PollOption.filter(post=stored).order_by("position").values_list("name", "votes")
+    same_state = all(getattr(stored, k) == v for k, v in state.items())
+    if [tuple(o) for o in have] == options and same_state:
+        return False
+    async with in_transaction():
+        for name, value in state.items():
+            setattr(stored, name, value)
+        await stored.save(update_fields=list(state))
+        await PollOption.filter(post=stored).delete()
+        await _set_poll_options(stored, options)
+    return True
+
+
+Variants = list[tuple[str, str, str, str]]  # language, title, summary, content_html
+
+
+def _variants(post: RemoteObject) -> Variants:
+    """The post's other languages, sanitised and cut as its own text is; the language of
+    its own text is not kept twice."""
+    found: Variants = []
+    for variant in post.variants:
+        if variant.language == post.language:
+            continue
+        found.append(
+            (
+                variant.language,
+                _title(post, variant.name) if variant.name else "",
+                _summary(variant.summary),
+                sanitize_html(variant.content) if variant.content else "",
+            )
+        )
+    return found
+
+
+async def _stored_variants(post: Post) -> Variants:
+    rows = await PostVariant.filter(post=post).order_by("id")
+    return [(v.language, v.title, v.summary, v.content_html) for v in rows]
+
+
+async def _set_variants(post: Post, variants: Variants) -> None:
+    if variants:
+        await PostVariant.bulk_create(
+            [
+                PostVariant(
+                    post=post, language=lang, title=title, summary=summary, content_html=html
+                )
+                for lang, title, summary, html in variants
+            ]
+        )
 
 
 def _fitting(url: str | None) -> str:

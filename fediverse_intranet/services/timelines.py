@@ -29,11 +29,14 @@ from fediverse_intranet.models import (
     Like,
     Mute,
     MuteKind,
+    PollOption,
     Post,
     PostTag,
+    PostVariant,
 )
 from fediverse_intranet.numbers import MAX_ID, parse_int
 from fediverse_intranet.services import sql, visibility
+from fediverse_intranet.services.clock import now
 from fediverse_intranet.services.visibility import visible_sql
 
 PAGE_SIZE = 20
@@ -157,6 +160,55 @@ class PostView:
     boosted_by: Actor | None = None  # shown because this person boosted it
     attachments: list[Attachment] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    poll: list[PollOption] = field(default_factory=list)  # a remote poll's answers
+    variants: list[PostVariant] = field(default_factory=list)  # its text in other languages
+    quoted: Post | None = None  # the post it quotes, when stored here and the viewer may see it
+
+    def text(self, locale: str) -> Text:
+        """Title, warning and content in the reader's language when the post has it (its
+        ``contentMap``), else its own; a variant lacking a part keeps the post's own."""
+        post = self.post
+        own = Text(post.title, post.summary, post.content_html, post.language)
+        if _same_language(post.language, locale):
+            return own
+        variant = next((v for v in self.variants if _same_language(v.language, locale)), None)
+        if variant is None:
+            return own
+        return Text(
+            variant.title or own.title,
+            variant.summary or own.summary,
+            variant.content_html or own.content_html,
+            variant.language if variant.content_html else own.language,
+        )
+
+    @property
+    def poll_votes(self) -> int:
+        """Votes cast on all answers (more than the voters when several may be chosen)."""
+        return sum(option.votes for option in self.poll)
+
+    @property
+    def poll_closed(self) -> bool:
+        ends = self.post.poll_ends_at
+        return self.post.poll_closed or (ends is not None and ends <= now())
+
+    def poll_share(self, votes: int) -> int:
+        """An answer's share in whole percent, of the voters when the poll says how many."""
+        total = self.post.poll_voters if self.post.poll_multiple else 0
+        total = total or self.poll_votes
+        return round(100 * votes / total) if total else 0
+
+
+@dataclass(frozen=True)
+class Text:
+    title: str
+    summary: str
+    content_html: str  # sanitised before it was stored
+    language: str = ""  # of content_html, for the lang attribute; empty when not said
+
+
+def _same_language(tag: str, locale: str) -> bool:
+    """``en-GB`` is English to a reader who reads English."""
+    return bool(tag) and tag.split("-")[0].lower() == locale
 
 
 @dataclass(frozen=True)
@@ -216,7 +268,9 @@ class MuteFilter:
         if post.author_id in self.actors or self.tags.intersection(view.tags):
             return True
         if self.words:
-            text = f"{post.title} {plain_text(post.content_html)}"
+            texts = [(post.title, post.content_html)]
+            texts += [(v.title, v.content_html) for v in view.variants]  # other languages
+            text = " ".join(f"{title} {plain_text(html)}" for title, html in texts)
             return any(word.search(text) for word in self.words)
         return False
 
@@ -242,7 +296,29 @@ async def hydrate(ids: list[int], viewer: Actor) -> list[PostView]:
         views[attachment.post_id].attachments.append(attachment)
     for post_tag in await PostTag.filter(post_id__in=ids).select_related("tag"):
         views[post_tag.post_id].tags.append(post_tag.tag.name)
+    await _remote_kinds(views, viewer)
     return [views[i] for i in ids if i in views]
+
+
+async def _remote_kinds(views: dict[int, PostView], viewer: Actor) -> None:
+    """What remote posts carry besides text: a poll's answers, other languages, and the
+    quoted post, shown only when it is here and the viewer may see it (the one rule)."""
+    polls = [i for i, v in views.items() if v.post.object_type == "Question"]
+    if polls:
+        for option in await PollOption.filter(post_id__in=polls).order_by("position"):
+            views[option.post_id].poll.append(option)
+    remote = [i for i, v in views.items() if v.post.author.domain]
+    if remote:
+        for variant in await PostVariant.filter(post_id__in=remote).order_by("id"):
+            views[variant.post_id].variants.append(variant)
+    quoting = {v.post.quote_uri for v in views.values() if v.post.quote_uri}
+    if not quoting:
+        return
+    found = await Post.filter(uri__in=list(quoting), deleted_at=None).select_related("author")
+    seen = await visibility.visible_ids([p.id for p in found], viewer)
+    quoted = {p.uri: p for p in found if p.id in seen}
+    for view in views.values():
+        view.quoted = quoted.get(view.post.quote_uri)
 
 
 async def _page(
