@@ -146,8 +146,8 @@ async def test_a_mobilizon_event_shows_its_time_and_place_in_the_readers_languag
     )
     await create(client, carol, body)
     dutch = card(await page_of(browser, alice, body["id"], "nl"))
-    assert '<time datetime="2026-05-14T17:00:00+00:00">14 mei 2026, 19:00:00</time>' in dutch
-    assert '<time datetime="2026-05-14T19:30:00+00:00">14 mei 2026, 21:30:00</time>' in dutch
+    assert '<time datetime="2026-05-14T17:00:00+00:00">donderdag 14 mei 2026 19:00</time>' in dutch
+    assert '<time datetime="2026-05-14T19:30:00+00:00">donderdag 14 mei 2026 21:30</time>' in dutch
     assert "Stadhuis, Markt 1, 1234 AB, Utrecht" in visible_text(dutch)
     assert "Wanneer" in dutch and "Waar" in dutch
     english = card(await page_of(browser, alice, body["id"], "en"))
@@ -522,7 +522,7 @@ async def test_documents_as_mastodon_misskey_peertube_mobilizon_and_gotosocial_w
     event = written_by(carol, "post_mobilizon_event.json")
     await create(client, carol, event)
     page = card(await page_of(browser, alice, event["id"], "nl"))
-    assert '<time datetime="2026-05-14T17:00:00+00:00">14 mei 2026, 19:00:00</time>' in page
+    assert '<time datetime="2026-05-14T17:00:00+00:00">donderdag 14 mei 2026 19:00</time>' in page
     assert "Stadhuis, Markt 1, 1234 AB, Utrecht, Utrecht, Nederland" in visible_text(page)
     assert "Het evenement op de oorspronkelijke server" in page
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_time, format_timedelta
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
@@ -28,9 +28,15 @@ env.install_gettext_callables(i18n.gettext_, i18n.ngettext_, newstyle=True)  # t
 
 
 def _when(value: datetime | None, style: str = "medium") -> str:
+    """A moment in the reader's language; ``day``: the weekday and date with the time in
+    minutes, as an event or a poll's end is read ("donderdag 14 mei 2026 19:00")."""
     if value is None:
         return ""
-    return format_datetime(value, style, tzinfo=ZoneInfo(TIMEZONE), locale=i18n.current_locale())
+    zone, locale = ZoneInfo(TIMEZONE), i18n.current_locale()
+    if style == "day":
+        day = format_date(value.astimezone(zone), "full", locale=locale)
+        return f"{day} {format_time(value, 'short', tzinfo=zone, locale=locale)}"
+    return format_datetime(value, style, tzinfo=zone, locale=locale)
 
 
 def _ago(value: datetime | None) -> str:
