@@ -732,14 +732,37 @@ def create_for(pasture: Pasture, example: dict[str, Any], reader_uri: str) -> di
     return create
 
 
+def queues(instance: Instance) -> list[str]:
+    """Every table of work (``services/work_queue.py``: a ``state`` and ``next_attempt_at``):
+    the inbox, deliveries, and any queue a later feature adds (fetching media, say)."""
+    tables = [
+        name for (name,) in instance.query("SELECT name FROM sqlite_master WHERE type='table'")
+    ]
+    found = []
+    for table in tables:
+        columns = {row[1] for row in instance.query(f"PRAGMA table_info({table})")}
+        if {"state", "next_attempt_at"} <= columns:
+            found.append(table)
+    return found
+
+
+# Pending and not yet tried, or being worked on now; not a retry waiting out its back-off.
+WAITING = "state = 'pending' AND (attempts = 0 OR claimed_until IS NOT NULL)"
+
+
 async def wait_processed(instance: Instance) -> None:
+    """Until no table of work has a pending row (or the timeout: then a warning)."""
+    tables = queues(instance)
     deadline = time.monotonic() + PROCESS_TIMEOUT
     while time.monotonic() < deadline:
-        pending = instance.query("SELECT COUNT(*) FROM inbox_item WHERE state = 'pending'")
-        if not pending[0][0]:
+        pending = sum(
+            instance.query(f"SELECT COUNT(*) FROM {table} WHERE {WAITING}")[0][0]  # noqa: S608
+            for table in tables
+        )
+        if not pending:
             return
         await asyncio.sleep(0.5)
-    print("warning: items still pending after the timeout", file=sys.stderr)
+    print("warning: work still pending after the timeout", file=sys.stderr)
 
 
 @contextlib.asynccontextmanager
