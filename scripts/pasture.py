@@ -397,9 +397,13 @@ class Element:
                 yield from child.walk()
 
     def text(self) -> str:
+        """What a reader reads: never a script or style; a space between elements."""
         parts: list[str] = []
         for child in self.children:
-            parts.append(child if isinstance(child, str) else child.text())
+            if isinstance(child, str):
+                parts.append(child)
+            elif child.tag not in ("script", "style"):
+                parts.append(f" {child.text()} ")
         return "".join(parts)
 
     def classes(self) -> set[str]:
@@ -454,6 +458,12 @@ def the_article(page: Element, post_id: int) -> Element | None:
         if any(e.attrs.get("href") == f"/posts/{post_id}" for e in article.walk()):
             return article
     return None
+
+
+def squeezed(text: str) -> str:
+    """Text without any white space: where a line break or a block put a space is not
+    what is measured."""
+    return "".join(text.split())
 
 
 def plain(html: str) -> str:
@@ -580,7 +590,7 @@ def measure(obj: dict[str, Any], page: Element | None, post_id: int | None, ids:
     text = " ".join(page.text().split())
     if result["text"] is False:
         words = plain(str(content))[:40]
-        result["text"] = words in text
+        result["text"] = squeezed(words) in squeezed(text)
     media_urls = {u for a in media for u in urls_of(a.get("url")) + urls_of(a.get("href"))}
     shown = linked = False
     alts: list[str] = []
@@ -611,7 +621,7 @@ def measure(obj: dict[str, Any], page: Element | None, post_id: int | None, ids:
         details = [e for e in page.walk() if e.tag == "details"]
         label = plain(str(obj.get("summary") or ""))
         result["warning"] = bool(details) and (
-            not label or any(label in " ".join(d.text().split()) for d in details)
+            not label or any(squeezed(label) in squeezed(d.text()) for d in details)
         )
     if hashtags:
         topics = {unquote(h) for h in hrefs if h.startswith("/tags/")}
