@@ -6,6 +6,8 @@
 #   make lint     ruff check, ruff format --check, mypy, hadolint
 #   make format   rewrite code with ruff format and ruff check --fix
 #   make clean    remove .venv, node_modules and caches (never ./data)
+#   make pasture  send the Fediverse Pasture's catalogue to a local instance and count what a
+#                 reader sees (docs/operations.md; PASTURE_ARGS="--out pasture.json")
 #
 # Extra pytest arguments: make test PYTEST_ARGS="-x -k timeline"
 
@@ -14,13 +16,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
+PASTURE_ARGS ?=
 FEDIFY := tests/federation/fedify
 APBOT := tests/federation/apbot
 
 # Tools in the venv (ruff, hadolint, pytest) come first, also for what the tests start.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint format clean messages
+.PHONY: run test lint format clean messages pasture
 
 run: $(VENV)/.installed
 	$(BIN)/fediverse-intranet migrate
@@ -44,8 +47,13 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The catalogue run: its own venv (.venv-pasture) for the inputs package, a local instance on
+# SQLite in a temporary folder, loopback only; a few minutes.
+pasture: $(VENV)/.installed
+	$(BIN)/python scripts/pasture.py $(PASTURE_ARGS)
+
 clean:
-	rm -rf $(VENV) node_modules $(FEDIFY)/node_modules $(APBOT)/node_modules .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) .venv-pasture node_modules $(FEDIFY)/node_modules $(APBOT)/node_modules .pytest_cache .ruff_cache build dist *.egg-info
 	find . -path ./data -prune -o -path ./.git -prune -o \
 		-name __pycache__ -type d -prune -exec rm -rf {} +
 
