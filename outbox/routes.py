@@ -7,6 +7,8 @@ are reached here through content negotiation in the app factory, which rewrites 
 request to the ``/ap`` prefix when it asks for ActivityStreams JSON.
 
 Every refusal is a 4xx with ``{"error": reason}``; no input a peer can send makes a 500.
+A signature is read the same way on every route (``refusing``, ``_requesting_actor``): a
+bad one is ignored and the request answered as an unsigned one, a blocked server's is 403.
 Posts are served to unsigned requests only when public. Followers-only and direct posts are
 served to a signed request (signed fetch, :func:`_requesting_actor`) from a server that has
 a follower of the author, or a mentioned person (``services.visibility``); organisation-only
@@ -85,6 +87,7 @@ def refusing(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
         try:
+            await _requesting_actor(request)  # every route: a blocked signer is 403 here
             return await handler(request)
         except Refused as refusal:
             return _error(refusal)
@@ -132,17 +135,23 @@ def _is_page(request: Request) -> bool:
     return "page" in request.query_params
 
 
-async def _requesting_actor(request: Request) -> Actor | None:
-    """The actor whose key signed this GET (draft-cavage or RFC 9421), None when unsigned.
+_UNREAD = object()
 
-    A signature is optional, but one that is there must be good: a bad one is a 401 with the
-    reason, whatever the post, so the answer never tells whether a post exists. Read as
-    inbox POSTs are (``services.signed_requests``).
-    """
+
+async def _requesting_actor(request: Request) -> Actor | None:
+    """The actor whose key signed this GET (draft-cavage or RFC 9421), None when unsigned or
+    when the signature cannot be verified: the one rule of ``signed_requests.signer_of_get``
+    for every route here (actors, posts, collections), read once a request. A key on a
+    blocked server is 403 whatever was asked."""
+    known: Actor | None | object = getattr(request.state, "signer", _UNREAD)
+    if known is None or isinstance(known, Actor):
+        return known
     try:
-        return await signed_requests.signer_of_get(request.scope, strip_prefix=AP_PREFIX)
+        signer = await signed_requests.signer_of_get(request.scope, strip_prefix=AP_PREFIX)
     except signed_requests.Unverified as exc:
         raise Refused(exc.status, exc.reason) from None
+    request.state.signer = signer
+    return signer
 
 
 async def _local_group(raw: str, signer: Actor | None) -> Group:
