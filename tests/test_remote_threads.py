@@ -9,6 +9,8 @@ the signed Create, the processor handles it, and a signed-in browser reads the p
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -175,3 +177,35 @@ async def test_a_followers_only_parent_keeps_its_own_audience(client, browser, a
 
     assert (await Post.get(uri=parent["id"])).visibility == Visibility.FOLLOWERS
     assert "Only followers" not in await page_of(browser, alice, body["id"])  # no follower here
+
+
+class SlowServer(RemoteServer):
+    """A server that takes ``delay`` seconds for every post (its actors come at once)."""
+
+    delay = 0.4
+
+    async def _object(self, request):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(self.delay)
+        return await super()._object(request)
+
+
+async def test_a_slow_chain_stops_at_the_time_budget(client, alice, monkeypatch):
+    """Each ancestor takes 0.4 s; the walk is given 1.5 s: it stops after a few, the reply
+    and the ancestors fetched so far are stored, and the item is done."""
+    monkeypatch.setattr(remote_threads, "BUDGET", 1.5)
+    slow = SlowServer()
+    await slow.start()
+    try:
+        carol = slow.add("carol")
+        serve_chain(slow, carol, 50)
+        body = reply(carol, 51, f"{carol.uri}/statuses/50")
+        started = time.monotonic()
+        item = await send(client, carol, activity("Create", carol, body))
+        took = time.monotonic() - started
+    finally:
+        await slow.stop()
+    assert (item.state, item.error) == (WorkState.DONE, "")
+    fetched = sum(1 for p in slow.gets if p.startswith("/users/carol/statuses/"))
+    assert 2 <= fetched <= 5 and took < 4
+    stored = await Post.filter(uri__startswith=carol.uri).count()
+    assert stored == 1 + fetched - 1  # the one cut off mid-fetch is not stored
