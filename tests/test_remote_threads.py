@@ -209,3 +209,22 @@ async def test_a_slow_chain_stops_at_the_time_budget(client, alice, monkeypatch)
     assert 2 <= fetched <= 5 and took < 4
     stored = await Post.filter(uri__startswith=carol.uri).count()
     assert stored == 1 + fetched - 1  # the one cut off mid-fetch is not stored
+
+
+async def test_a_parent_that_comes_later_takes_the_replies_below_its_reply_too(
+    client, browser, alice, remote
+):
+    """2 answers 1 (not to be had yet), 3 answers 2; then 1 arrives: the thread page of 1
+    shows both, not only its direct reply."""
+    carol = remote.add("carol")
+    two = reply(carol, 2, f"{carol.uri}/statuses/1")
+    three = reply(carol, 3, two["id"])
+    await send(client, carol, activity("Create", carol, two))
+    await send(client, carol, activity("Create", carol, three))
+    one = note(carol, 1, cc=[ALICE], content="<p>Top post</p>")
+    await send(client, carol, activity("Create", carol, one))
+
+    text = await page_of(browser, alice, one["id"])
+    assert "Reply 2" in text and "Reply 3" in text
+    top = await Post.get(uri=one["id"])
+    assert {p.thread_root_id for p in await Post.filter(id__not=top.id)} == {top.id}
