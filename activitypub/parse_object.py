@@ -175,7 +175,7 @@ def parse_object(doc: object) -> RemoteObject:
         name=_text(doc, "name", MAX_NAME),
         summary=_text(doc, "summary", MAX_SUMMARY),
         url=link_url(doc.get("url")),
-        in_reply_to=_id_of(doc.get("inReplyTo")),
+        in_reply_to=_reply_target(doc.get("inReplyTo")),
         published=moment_of(doc.get("published")),
         updated=moment_of(doc.get("updated")),
         to=_recipients(doc.get("to")),
@@ -225,6 +225,30 @@ def _id_of(value: object) -> str | None:
     return http_url(value)
 
 
+COLLECTION_TYPES = frozenset(
+    {"Collection", "OrderedCollection", "CollectionPage", "OrderedCollectionPage"}
+)
+HASHTAG_TYPES = frozenset(
+    {"Hashtag", "as:Hashtag", "https://www.w3.org/ns/activitystreams#Hashtag"}
+)
+
+
+def _reply_target(value: object, depth: int = 0) -> str | None:
+    """The post a post answers, in every form the Fediverse Pasture catalogue sends: a URL,
+    a Link (``href``), an embedded object (``id``), a list (its first item: we answer one
+    post) or a Collection (its first item). Nesting is followed a few levels only."""
+    if depth > 3:
+        return None
+    if isinstance(value, list):
+        return _reply_target(value[0], depth + 1) if value else None
+    if isinstance(value, Mapping):
+        kinds = _items(value.get("type"), 8)
+        if any(kind in COLLECTION_TYPES for kind in kinds):
+            items = value.get("orderedItems", value.get("items"))
+            return _reply_target(items, depth + 1) if items is not None else None
+    return _id_of(value)
+
+
 def _attributed_to(value: object) -> str | None:
     """The author: PeerTube lists a Person and a Group; the Person writes the post."""
     candidates = _items(value, 8)
@@ -259,13 +283,19 @@ def _recipients(value: object) -> tuple[str, ...]:
 def _hashtags(value: object) -> tuple[str, ...]:
     names: list[str] = []
     for item in _items(value, MAX_TAGS):
-        if isinstance(item, Mapping) and item.get("type") == "Hashtag":
+        if isinstance(item, Mapping) and _is_hashtag(item.get("type")):
             name = item.get("name")
             if isinstance(name, str) and 0 < len(name) <= 200:
                 tag = name.strip().removeprefix("#")
                 if tag and tag not in names:
                     names.append(tag)
     return tuple(names)
+
+
+def _is_hashtag(kind: object) -> bool:
+    """``Hashtag`` as Mastodon writes it, compacted as ``as:Hashtag``, or the full IRI (a
+    JSON-LD processor's expansion); a list of types when one of them is."""
+    return any(isinstance(k, str) and k in HASHTAG_TYPES for k in _items(kind, 8))
 
 
 def _mentions(value: object) -> tuple[Link, ...]:

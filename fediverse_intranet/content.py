@@ -140,8 +140,13 @@ _ENTITY = re.compile(
 
 
 def normalise_tag(raw: str) -> str | None:
-    """Canonical form of a hashtag, so #Café, #café and #CAFÉ are one tag; None if invalid."""
-    tag = unicodedata.normalize("NFC", raw.removeprefix("#")).lower()
+    """Canonical form of a hashtag, so #Café, #café and #CAFÉ are one tag; None if invalid.
+
+    One leading ``#`` or full-width ``＃`` (as Japanese and Chinese keyboards type it, and
+    Misskey sends it) is not part of the name; a name with anything but letters, digits and
+    ``_`` (a dash, a space, an emoji) is not a tag."""
+    body = raw[1:] if raw[:1] in ("#", "\uff03") else raw
+    tag = unicodedata.normalize("NFC", body).lower()
     if not _TAG_BODY.fullmatch(tag) or tag.isdigit():
         return None
     return tag

@@ -7,6 +7,13 @@ are reached here through content negotiation in the app factory, which rewrites 
 request to the ``/ap`` prefix when it asks for ActivityStreams JSON.
 
 Every refusal is a 4xx with ``{"error": reason}``; no input a peer can send makes a 500.
+A signature is read only where the answer depends on who asks (groups, posts, the
+directory: ``_requesting_actor``), and there the one rule of ``signed_requests``: a bad one
+is ignored and the request answered as an unsigned one, a blocked server's is 403. The
+actors and collections of people and the instance actor are the same for everyone, so their
+signature is not read at all, the answer a bad one gets anywhere: verifying there would
+fetch the signer's key, whose server would verify our signature on that fetch by fetching
+our instance actor, and so on, a loop between two servers until both time out.
 Posts are served to unsigned requests only when public. Followers-only and direct posts are
 served to a signed request (signed fetch, :func:`_requesting_actor`) from a server that has
 a follower of the author, or a mentioned person (``services.visibility``); organisation-only
@@ -132,17 +139,23 @@ def _is_page(request: Request) -> bool:
     return "page" in request.query_params
 
 
-async def _requesting_actor(request: Request) -> Actor | None:
-    """The actor whose key signed this GET (draft-cavage or RFC 9421), None when unsigned.
+_UNREAD = object()
 
-    A signature is optional, but one that is there must be good: a bad one is a 401 with the
-    reason, whatever the post, so the answer never tells whether a post exists. Read as
-    inbox POSTs are (``services.signed_requests``).
-    """
+
+async def _requesting_actor(request: Request) -> Actor | None:
+    """The actor whose key signed this GET (draft-cavage or RFC 9421), None when unsigned or
+    when the signature cannot be verified: the one rule of ``signed_requests.signer_of_get``,
+    read once a request, by the routes whose answer depends on the signer. A key on a
+    blocked server is 403 whatever was asked."""
+    known: Actor | None | object = getattr(request.state, "signer", _UNREAD)
+    if known is None or isinstance(known, Actor):
+        return known
     try:
-        return await signed_requests.signer_of_get(request.scope, strip_prefix=AP_PREFIX)
+        signer = await signed_requests.signer_of_get(request.scope, strip_prefix=AP_PREFIX)
     except signed_requests.Unverified as exc:
         raise Refused(exc.status, exc.reason) from None
+    request.state.signer = signer
+    return signer
 
 
 async def _local_group(raw: str, signer: Actor | None) -> Group:

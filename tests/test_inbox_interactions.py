@@ -142,7 +142,7 @@ async def test_a_boost_by_someone_followed_here_brings_the_post_from_its_origin(
     announce = activity("Announce", carol, original["id"])
 
     nobody = await send(client, carol, announce)
-    assert nobody.error == "ignored: nobody here follows the booster"
+    assert nobody.error == "ignored: nobody here follows the booster or is addressed"
     assert "/users/dave/statuses/1" not in remote.gets  # not even fetched
 
     carol_actor = await remote_actors.resolve_actor(carol.uri)
@@ -288,3 +288,91 @@ async def test_delete_from_an_unknown_gone_actor_is_answered_202_and_not_stored(
     other = activity("Delete", ghost, ghost.uri + "/statuses/1")
     response = await deliver(client, ghost, other, "/inbox")
     assert response.status_code == 401 and not await InboxItem.exists()
+
+
+# --- Announce for someone here (issue 18 point 8) --------------------------------------------
+
+
+def for_alice(person: RemotePerson, n: int = 1, **changes: Any) -> dict[str, Any]:
+    """A public post that mentions alice, as Mastodon writes one."""
+    return note(person, n, cc=[ALICE], tag=[{"type": "Mention", "href": ALICE}], **changes)
+
+
+async def home_of(browser, account: Account) -> str:
+    reader = await browser(account)
+    response = await reader.get("/")
+    assert response.status_code == 200
+    return response.text
+
+
+async def test_a_boost_of_an_embedded_post_for_someone_here_is_shown_though_nobody_follows(
+    client, browser, alice, remote
+):
+    carol = remote.add("carol")
+    post = for_alice(carol, content="<p>Boosted for alice</p>")
+    item = await send(client, carol, activity("Announce", carol, post))
+
+    assert (item.state, item.error) == (WorkState.DONE, "")
+    stored = await Post.get(uri=post["id"])
+    assert await Boost.filter(post=stored).exists()
+    assert "Boosted for alice" in await home_of(browser, alice)
+    assert "/users/carol/statuses/1" not in remote.gets  # the booster's own post: believed
+
+
+async def test_a_boost_of_an_embedded_create_for_someone_here_is_shown(
+    client, browser, alice, remote
+):
+    carol = remote.add("carol")
+    post = for_alice(carol, content="<p>Created for alice</p>")
+    create = {**activity("Create", carol, post), "to": post["to"], "cc": post["cc"]}
+    item = await send(client, carol, activity("Announce", carol, create))
+
+    assert (item.state, item.error) == (WorkState.DONE, "")
+    assert await Boost.filter(post__uri=post["id"]).exists()
+    assert "Created for alice" in await home_of(browser, alice)
+
+
+async def test_a_boost_addressed_to_someone_here_brings_the_post(client, alice, remote):
+    carol, dave = remote.add("carol"), remote.add("dave")
+    original = note(dave, content="<p>Van dave</p>")
+    remote.objects["/users/dave/statuses/1"] = original
+    announce = {**activity("Announce", carol, original["id"]), "to": [ALICE]}
+    item = await send(client, carol, announce)
+    assert (item.state, item.error) == (WorkState.DONE, "")
+    assert await Boost.filter(post__uri=original["id"]).exists()
+
+
+async def test_an_embedded_post_from_another_server_is_taken_from_its_origin(
+    client, browser, alice, remote
+):
+    """mallory (this server) boosts a post embedded as written by erin on another server,
+    with words erin never wrote: erin's server is asked, and its copy is the one shown."""
+    other = RemoteServer()
+    await other.start()
+    try:
+        mallory, erin = remote.add("mallory"), other.add("erin")
+        real = for_alice(erin, content="<p>What erin wrote</p>")
+        other.objects["/users/erin/statuses/1"] = real
+        forged = {**real, "content": "<p>Forged words</p>"}
+        item = await send(client, mallory, activity("Announce", mallory, forged))
+        assert (item.state, item.error) == (WorkState.DONE, "")
+        assert other.gets["/users/erin/statuses/1"] == 1
+        home = await home_of(browser, alice)
+        assert "What erin wrote" in home and "Forged words" not in home
+    finally:
+        await other.stop()
+
+
+async def test_an_embedded_copy_that_lies_about_its_audience_stores_nothing(client, alice, remote):
+    other = RemoteServer()
+    await other.start()
+    try:
+        mallory, erin = remote.add("mallory"), other.add("erin")
+        real = note(erin, content="<p>For nobody here</p>")
+        other.objects["/users/erin/statuses/1"] = real
+        claimed = {**real, "cc": [ALICE]}
+        item = await send(client, mallory, activity("Announce", mallory, claimed))
+        assert item.error == "ignored: concerns nobody here"
+        assert not await Post.filter(uri=real["id"]).exists() and not await Boost.exists()
+    finally:
+        await other.stop()

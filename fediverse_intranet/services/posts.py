@@ -528,15 +528,24 @@ async def thread(post_id: int, viewer: Actor) -> tuple[Post, list[Post], list[Po
         cursor = parent
     root_id = post.thread_root_id or post.id
     below = (
-        await Post.filter(thread_root_id=root_id, id__gt=post.id, deleted_at=None)
+        await Post.filter(thread_root_id=root_id, deleted_at=None)
+        .exclude(id=post.id)
         .select_related("author")
         .order_by("id")
         .limit(500)
     )
-    descendants: list[Post] = []
-    included = {post.id}
+    # Walked from the post down, not in id order: a remote reply stored before the post it
+    # answers (fetched later, then adopting it) has the smaller id.
+    children: dict[int, list[Post]] = {}
     for candidate in below:
-        if candidate.in_reply_to_id in included and await can_view(candidate, viewer):
-            descendants.append(candidate)
-            included.add(candidate.id)
+        if candidate.in_reply_to_id is not None:
+            children.setdefault(candidate.in_reply_to_id, []).append(candidate)
+    descendants: list[Post] = []
+    waiting = [post.id]
+    while waiting:
+        for candidate in children.pop(waiting.pop(), []):
+            if await can_view(candidate, viewer):
+                descendants.append(candidate)
+                waiting.append(candidate.id)
+    descendants.sort(key=lambda p: (p.created_at, p.id))
     return post, ancestors, descendants

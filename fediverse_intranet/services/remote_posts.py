@@ -380,11 +380,20 @@ async def _set_attachments(post: Post, remote: RemoteObject, author: Actor) -> N
 
 
 async def _adopt_replies(post: Post, orphans: list[Post]) -> None:
-    """Replies that arrived before the post they answer now hang under it."""
+    """Replies that arrived before the post they answer now hang under it, with the replies
+    below them (an orphan is the root of its own thread until then).
+
+    An orphan that is the root of this post's own thread is not adopted: that is a loop (A
+    answers B, which answers A) and would make a thread without a top."""
     root = post.thread_root_id or post.id
-    await Post.filter(id__in=[o.id for o in orphans]).update(
+    orphans = [orphan for orphan in orphans if orphan.id != root]
+    if not orphans:
+        return
+    ids = [o.id for o in orphans]
+    await Post.filter(id__in=ids).update(
         in_reply_to_id=post.id, in_reply_to_uri="", thread_root_id=root
     )
+    await Post.filter(thread_root_id__in=ids).update(thread_root_id=root)
     live = sum(1 for orphan in orphans if orphan.deleted_at is None)
     await Post.filter(id=post.id).update(reply_count=F("reply_count") + live)
 

@@ -1,5 +1,5 @@
-"""Who signed a request to us: one reading of HTTP signatures for inbox POSTs and for signed
-GETs of followers-only posts.
+"""Who signed a request to us: one reading of HTTP signatures for inbox POSTs (a bad one is
+refused) and for signed GETs of our documents (a bad one is ignored, :func:`signer_of_get`).
 
 The federation policy is asked before a key is looked up, so a blocked server's key is never
 fetched; the key's owner comes from ``remote_actors`` (remembered, refreshed once when a
@@ -8,6 +8,7 @@ signature fails with the remembered key, for key rotation).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -19,6 +20,8 @@ from fediverse_intranet import instance
 from fediverse_intranet.models import Actor
 from fediverse_intranet.services import federation_policy, remote_actors
 from fediverse_intranet.services.federation_policy import Policy
+
+log = logging.getLogger(__name__)
 
 BLOCKED = "this server is blocked here"
 
@@ -66,14 +69,24 @@ async def signer_of(
 
 
 async def signer_of_get(scope: Mapping[str, Any], *, strip_prefix: str = "") -> Actor | None:
-    """Who signed a GET (a signed fetch of a post, a collection or a file), None when it is
-    unsigned. A signature is optional there, but one that is present must be good: a bad one
-    raises :class:`Unverified` whatever was asked, so the answer never tells what exists."""
+    """Who signed a GET of one of our documents (an actor, a post, a collection, a file): the
+    one rule for every such route. None when it is unsigned, and also when the signature
+    cannot be verified (bad, stale, an unknown or unreachable key): a GET is then answered
+    as an unsigned one is, as Mastodon answers it when authorized fetch is off. That tells
+    nothing an unsigned request would not (what is not public is the same 404 as what does
+    not exist) and no route answers a bad signature differently. A key on a blocked server
+    raises :class:`Unverified` (403), whatever was asked, and is never fetched."""
     names = {name for name, _value in scope["headers"]}
     if b"signature" not in names and b"signature-input" not in names:
         return None
     policy = await federation_policy.current()
-    return await signer_of(scope, None, policy, strip_prefix=strip_prefix)
+    try:
+        return await signer_of(scope, None, policy, strip_prefix=strip_prefix)
+    except Unverified as exc:
+        if exc.status == 403:
+            raise
+        log.info("signed GET %s answered as unsigned: %s", scope.get("path"), exc.reason)
+        return None
 
 
 def request_target(scope: Mapping[str, Any], strip_prefix: str = "") -> str:

@@ -7,7 +7,8 @@ origin and must then be the sender's too. Updates and Deletes change only the se
 posts (``services.remote_posts`` checks the stored author); an Update naming its post by id
 only is applied from what the origin serves now, and a Delete passed on by someone else
 counts only when the origin says the post is gone (404, 410, Tombstone). Anything else is
-ignored with its reason kept, and changes nothing.
+ignored with its reason kept, and changes nothing. A stored reply to a post we do not have
+has the posts above it fetched (``services.remote_threads``, bounded).
 
 A post sent to a group of ours, and the edits and deletions of posts in one, go through
 ``inbox.handlers.group``: the group's rules, then the group's Announce to its members.
@@ -19,7 +20,7 @@ from activitypub.origin import same_origin
 from activitypub.parse_activity import ObjectRef
 from activitypub.parse_object import NOTE_TYPES, RemoteObject
 from fediverse_intranet.models import Actor, Group
-from fediverse_intranet.services import remote_groups, remote_posts
+from fediverse_intranet.services import remote_groups, remote_posts, remote_threads
 from fediverse_intranet.services.remote_posts import NotTaken
 from inbox.handlers import Ignored, Inbound, taken
 from inbox.handlers import group as group_handlers
@@ -37,8 +38,11 @@ async def handle_create(inbound: Inbound) -> None:
         await group_handlers.create(inbound, group, post)
         return
     with taken():
-        if await remote_posts.store(post, inbound.sender, local=local) is None:
-            raise Ignored("concerns nobody here")
+        stored = await remote_posts.store(post, inbound.sender, local=local)
+    if stored is None:
+        raise Ignored("concerns nobody here")
+    # The reply is stored; the posts above it that we lack are fetched so the thread shows.
+    await remote_threads.fetch_ancestors(stored)
 
 
 async def _local_group(inbound: Inbound, post: RemoteObject, local: list[Actor]) -> Group | None:
