@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Collection, MutableMapping
 from dataclasses import dataclass
+from html import escape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "MentionRef",
     "ParsedMarkdown",
     "RenderedContent",
+    "link_hashtags",
     "markup_count",
     "normalise_tag",
     "parse_markdown",
@@ -79,6 +81,61 @@ def sanitize_html(html: str) -> str:
         link_rel=LINK_REL,
         strip_comments=True,
     )
+
+
+class _HashtagLinker(HTMLParser):
+    """Rewrites sanitised HTML, pointing each link whose text is one of the post's hashtags
+    (``#tag``, ``#<span>tag</span>``) at our topic page instead of the other server's."""
+
+    def __init__(self, tags: Collection[str], tag_url: Callable[[str], str]) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags, self.tag_url = tags, tag_url
+        self.out: list[str] = []
+        self._link: tuple[int, list[tuple[str, str | None]]] | None = None  # where, attrs
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a" and self._link is None:
+            self._link, self._text = (len(self.out), attrs), []
+            self.out.append("")  # the opening tag, written at its end
+            return
+        self.out.append(_start_tag(tag, attrs))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.out.append(_start_tag(tag, attrs))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._link is not None:
+            where, attrs = self._link
+            tag_name = normalise_tag("".join(self._text).strip().removeprefix("＃"))
+            if tag_name is not None and tag_name in self.tags:
+                ours: list[tuple[str, str | None]] = [("href", self.tag_url(tag_name))]
+                attrs = [*ours, ("class", "hashtag")]
+            self.out[where] = _start_tag("a", attrs)
+            self._link = None
+        self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        if self._link is not None:
+            self._text.append(data)
+        self.out.append(escape(data, quote=False))
+
+
+def _start_tag(tag: str, attrs: list[tuple[str, str | None]]) -> str:
+    written = "".join(f' {name}="{escape(value or "")}"' for name, value in attrs)
+    return f"<{tag}{written}>"
+
+
+def link_hashtags(html: str, tags: Collection[str], tag_url: Callable[[str], str]) -> str:
+    """Another server's sanitised HTML with its hashtag links pointing at our topic pages
+    (``tags``: the post's topics, normalised), as Mastodon opens a remote ``#tag`` in its own
+    timeline. The result is sanitised again: one rule for what reaches a browser."""
+    if not tags or "<a" not in html:
+        return html
+    linker = _HashtagLinker(tags, tag_url)
+    linker.feed(html)
+    linker.close()
+    return sanitize_html("".join(linker.out))
 
 
 # --- plain text --------------------------------------------------------------------------------

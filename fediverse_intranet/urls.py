@@ -72,8 +72,13 @@ def post_uri(post_id: int) -> str:
     return f"{base_url()}/posts/{post_id}"
 
 
+def tag_path(tag: str) -> str:
+    """A topic's page on this instance, as our pages link it (in stored remote HTML too)."""
+    return f"/tags/{tag}"
+
+
 def tag_url(tag: str) -> str:
-    return f"{base_url()}/tags/{tag}"
+    return f"{base_url()}{tag_path(tag)}"
 
 
 def profile_page(actor: Actor) -> str:

@@ -193,3 +193,22 @@ def test_plain_text_truncates_at_word_boundary() -> None:
     assert plain_text(html, limit=17) == "Nieuwe regels…"
     assert plain_text(html, limit=100) == "Nieuwe regels voor reisdocumenten"
     assert plain_text("<p>Reisdocumenten</p>", limit=6) == "Reisd…"
+
+
+def test_a_remote_posts_hashtag_links_point_at_our_topic_pages():
+    """Only links whose text is one of the post's topics change; everything else stays as
+    the sanitiser left it, and the result is sanitised again."""
+    from fediverse_intranet.content import link_hashtags
+
+    remote = sanitize_html(
+        '<p><a href="https://m.example/tags/Paspoort" class="mention hashtag">#<span>Paspoort'
+        '</span></a> <a href="https://m.example/tags/x">＃Spoed</a> '
+        '<a href="https://m.example/@a" title="a&quot;b">#niet</a> a &lt;b&gt; &amp;'
+        '<a href="https://m.example/tags/z">tekst</a></p>'
+    )
+    linked = link_hashtags(remote, {"paspoort", "spoed"}, lambda tag: f"/tags/{tag}")
+    assert '<a href="/tags/paspoort" class="hashtag"' in linked
+    assert '<a href="/tags/spoed" class="hashtag"' in linked
+    assert 'href="https://m.example/@a"' in linked and 'href="https://m.example/tags/z"' in linked
+    assert "a &lt;b&gt; &amp;" in linked and linked == sanitize_html(linked)
+    assert link_hashtags(remote, set(), lambda tag: tag) == remote

@@ -31,7 +31,8 @@ from activitypub.errors import FederationError
 from activitypub.fetch import FetchError
 from activitypub.origin import same_origin
 from activitypub.parse_object import RemoteObject, VocabularyError, audience_of, parse_object
-from fediverse_intranet.content import normalise_tag, plain_text, sanitize_html
+from fediverse_intranet import urls
+from fediverse_intranet.content import link_hashtags, normalise_tag, plain_text, sanitize_html
 from fediverse_intranet.models import (
     Actor,
     Attachment,
@@ -178,7 +179,7 @@ async def store(
                 author=author,
                 kind=PostKind.ARTICLE if post.type == "Article" and post.name else PostKind.NOTE,
                 title=_title(post),
-                content_html=sanitize_html(post.content),
+                content_html=_html(post, post.content),
                 visibility=seen_by,
                 in_reply_to=parent,
                 in_reply_to_uri=_fitting(post.in_reply_to) if parent is None else "",
@@ -220,7 +221,7 @@ async def update(post: RemoteObject, author: Actor) -> Post:
         if counted:
             return stored
         raise NotTaken("an older or the same version")  # out of order, or sent again
-    html, title, summary = sanitize_html(post.content), _title(post), _summary(post.summary)
+    html, title, summary = _html(post, post.content), _title(post), _summary(post.summary)
     shape, variants = _shape(post), _variants(post)
     unchanged = (html, title, summary) == (stored.content_html, stored.title, stored.summary)
     same_shape = all(getattr(stored, k) == v for k, v in shape.items())
@@ -351,13 +352,22 @@ async def _parent(uri: str | None) -> Post | None:
     return await Post.filter(uri=uri).select_related("author").first()
 
 
+def _topics(remote: RemoteObject) -> list[str]:
+    """The post's hashtags as topics here. A remote post is not refused for too many: its
+    first 50 count, as a local post may have 50."""
+    names = [normalise_tag(tag) for tag in remote.hashtags]
+    return list(dict.fromkeys(n for n in names if n))[: posts.MAX_HASHTAGS]
+
+
+def _html(remote: RemoteObject, html: str) -> str:
+    """Remote HTML sanitised, its links to the post's hashtags pointing at our topic pages."""
+    return link_hashtags(sanitize_html(html), _topics(remote), urls.tag_path)
+
+
 async def _set_tags_and_mentions(
     post: Post, remote: RemoteObject, people: list[Actor], *, fresh: bool = False
 ) -> None:
-    names = [normalise_tag(tag) for tag in remote.hashtags]
-    # A remote post is not refused for too many: its first 50 tags and mentions count here.
-    hashtags = list(dict.fromkeys(n for n in names if n))[: posts.MAX_HASHTAGS]
-    await posts.set_tags_and_mentions(post, hashtags, people, fresh=fresh)
+    await posts.set_tags_and_mentions(post, _topics(remote), people, fresh=fresh)
 
 
 async def _set_attachments(post: Post, remote: RemoteObject, author: Actor) -> None:
@@ -493,7 +503,7 @@ def _variants(post: RemoteObject) -> Variants:
                 variant.language,
                 _title(post, variant.name) if variant.name else "",
                 _summary(variant.summary),
-                sanitize_html(variant.content) if variant.content else "",
+                _html(post, variant.content) if variant.content else "",
             )
         )
     return found
