@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fediverse_intranet.models import Account, Post, Visibility, WorkState
+from fediverse_intranet.models import Account, Notification, Post, Visibility, WorkState
 from fediverse_intranet.services import federation_policy, remote_threads
 from tests import test_inbox as peer
 from tests.test_inbox import ALICE, RemotePerson, RemoteServer
@@ -228,3 +228,39 @@ async def test_a_parent_that_comes_later_takes_the_replies_below_its_reply_too(
     assert "Reply 2" in text and "Reply 3" in text
     top = await Post.get(uri=one["id"])
     assert {p.thread_root_id for p in await Post.filter(id__not=top.id)} == {top.id}
+
+
+async def test_posts_fetched_for_context_notify_nobody(client, alice, remote):
+    """An old post above a reply, or a quoted post, is stored to show the thread or the
+    quote; that it mentions or answers alice is no news, unlike the reply itself."""
+    carol = remote.add("carol")
+    mentioning = {"cc": [ALICE], "tag": [{"type": "Mention", "href": ALICE}]}
+    remote.objects["/users/carol/statuses/1"] = note(carol, 1, content="<p>Old</p>", **mentioning)
+    remote.objects["/users/carol/statuses/5"] = note(
+        carol, 5, content="<p>Quoted</p>", **mentioning
+    )
+    body = reply(carol, 2, f"{carol.uri}/statuses/1", quote=f"{carol.uri}/statuses/5")
+    item = await send(client, carol, activity("Create", carol, body))
+
+    assert (item.state, item.error) == (WorkState.DONE, "")
+    old, quoted = (
+        await Post.get(uri=f"{carol.uri}/statuses/1"),
+        await Post.get(uri=f"{carol.uri}/statuses/5"),
+    )
+    news = await Notification.filter(recipient_id=alice.actor_id).values_list("post_id", flat=True)
+    assert list(news) == [(await Post.get(uri=body["id"])).id]
+    assert old.id not in news and quoted.id not in news
+
+
+async def test_a_quoted_post_we_lack_is_fetched_once_and_shown_as_a_card(
+    client, browser, alice, remote
+):
+    carol = remote.add("carol")
+    remote.objects["/users/carol/statuses/5"] = note(carol, 5, content="<p>Het citaat</p>")
+    body = reply(carol, 2, None, quote=f"{carol.uri}/statuses/5")
+    await send(client, carol, activity("Create", carol, body))
+    again = reply(carol, 3, None, quote=f"{carol.uri}/statuses/5")
+    await send(client, carol, activity("Create", carol, again))
+
+    assert remote.gets["/users/carol/statuses/5"] == 1
+    assert "Het citaat" in await page_of(browser, alice, body["id"])

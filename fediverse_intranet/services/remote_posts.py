@@ -151,13 +151,16 @@ async def store(
     author: Actor,
     *,
     wanted: bool = False,
+    context: bool = False,
     group: Group | None = None,
     local: list[Actor] | None = None,
 ) -> Post | None:
     """Store a post by ``author`` (whose authorship the caller checked), or return the stored
     one; None when it concerns nobody here. ``wanted`` stores it anyway (a boost of it by
-    someone followed here). ``group``: posted in that group (whose rules the caller checked):
-    members only when the group is closed, else public. ``local``: what
+    someone followed here). ``context``: fetched only to show a thread or a quote (a post
+    above a reply, a quoted post): stored as wanted, but an old post is no news, so nobody
+    it mentions or answers is notified. ``group``: posted in that group (whose rules the
+    caller checked): members only when the group is closed, else public. ``local``: what
     :func:`local_actors` gave for the post's addresses, when the caller asked already.
     """
     stored, orphans = await _stored_or_orphans(post.id)
@@ -170,6 +173,7 @@ async def store(
         seen_by = visibility.of_group_posts(group)
     addressed = await _local_people(_people_addresses(post), local)
     parent = await _parent(post.in_reply_to)
+    wanted = wanted or context
     if group is None and not wanted and not await _concerns_us(seen_by, author, addressed, parent):
         return None
     try:
@@ -199,7 +203,8 @@ async def store(
             if parent is not None:
                 await Post.filter(id=parent.id).update(reply_count=F("reply_count") + 1)
                 news.insert(0, (parent.author, NotificationKind.REPLY))
-            await notifications.notify_many(news, author, created)
+            if not context:
+                await notifications.notify_many(news, author, created)
             if orphans:
                 await _adopt_replies(created, orphans)
     except IntegrityError:  # stored by a concurrent worker a moment ago

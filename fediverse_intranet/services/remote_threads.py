@@ -1,4 +1,5 @@
-"""The posts above a remote reply: fetched from their origins so the thread shows.
+"""The posts around a remote post: the posts above a reply and the post it quotes, fetched
+from their origins so the thread and the quote show (:func:`fetch_context`).
 
 A reply to a post we do not have is stored first (``remote_posts.store``, its own
 transaction, so nothing that follows can lose it), with the parent's id kept as
@@ -9,9 +10,13 @@ author on the post's server). The walk stops at a post we have, a post already s
 this walk (a loop), ``MAX_ANCESTORS`` posts, ``BUDGET`` seconds, or the first post that
 cannot be fetched (404, a blocked server, a private address, not a post): bounded work,
 and no retry, because the reply itself is stored and a missing ancestor only means the
-thread starts lower. The fetched posts are then stored oldest first, each as wanted (the
-parent of a reply someone here has, as a boosted post is) with its own audience; storing
-one adopts the reply below it (``remote_posts._adopt_replies``).
+thread starts lower. The fetched posts are then stored oldest first, each as context (the
+parent of a reply someone here has is wanted, as a boosted post is) with its own audience;
+storing one adopts the reply below it (``remote_posts._adopt_replies``).
+
+A quoted post we do not have (``Post.quote_uri``) is fetched the same way, one post, within
+the same budget, so its card shows instead of a bare link (Mastodon fetches it too). Posts
+fetched for context notify nobody: an old post is no news.
 
 The walk runs inside the inbox item's handling, so at least once: a worker killed during it
 leaves the item leased, and the next worker stores the reply (already there: nothing
@@ -32,6 +37,30 @@ log = logging.getLogger(__name__)
 
 MAX_ANCESTORS = 20  # posts fetched above one reply; Mastodon fetches fewer
 BUDGET = 20.0  # seconds for the whole walk, whatever each fetch's own timeout
+
+
+async def fetch_context(post: Post) -> int:
+    """The posts above ``post`` and the post it quotes, those we lack, fetched and stored;
+    returns how many were stored. Never raises for what a remote server does."""
+    return await fetch_ancestors(post) + await fetch_quoted(post)
+
+
+async def fetch_quoted(post: Post) -> int:
+    """Fetch and store the post ``post`` quotes when we do not have it: 1 if stored."""
+    uri = post.quote_uri
+    if not uri or uri == post.uri or await Post.filter(uri=uri).exists():
+        return 0
+    try:
+        async with asyncio.timeout(BUDGET):
+            quoted, author = await remote_posts.fetch(uri)
+            stored = await remote_posts.store(quoted, author, context=True)
+    except TimeoutError:
+        log.info("quote of %s: %s not fetched in %s s", post.uri, uri, BUDGET)
+        return 0
+    except NotTaken as exc:
+        log.info("quote of %s: %s not stored: %s", post.uri, uri, exc.reason)
+        return 0
+    return 1 if stored is not None else 0
 
 
 async def fetch_ancestors(reply: Post) -> int:
@@ -60,7 +89,7 @@ async def fetch_ancestors(reply: Post) -> int:
     stored = 0
     for post, author in reversed(chain):  # oldest first: each finds its parent stored
         try:
-            if await remote_posts.store(post, author, wanted=True) is not None:
+            if await remote_posts.store(post, author, context=True) is not None:
                 stored += 1
         except NotTaken as exc:
             log.info("ancestor %s of %s not stored: %s", post.id, reply.uri, exc.reason)

@@ -73,7 +73,7 @@ async def _remote_post(inbound: Inbound, ref: ObjectRef, booster: Actor) -> Post
     stored = await remote_posts.store(post, author, wanted=for_us)
     if stored is None:  # the post's own copy names nobody here (the embedded one lied)
         raise Ignored("concerns nobody here")
-    await remote_threads.fetch_ancestors(stored)
+    await remote_threads.fetch_context(stored)
     return stored
 
 

@@ -42,7 +42,7 @@ async def handle_create(inbound: Inbound) -> None:
     if stored is None:
         raise Ignored("concerns nobody here")
     # The reply is stored; the posts above it that we lack are fetched so the thread shows.
-    await remote_threads.fetch_ancestors(stored)
+    await remote_threads.fetch_context(stored)
 
 
 async def _local_group(inbound: Inbound, post: RemoteObject, local: list[Actor]) -> Group | None:
