@@ -52,6 +52,7 @@ LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")
 __all__ = [
     "NOTE_TYPES",
     "Attachment",
+    "Emoji",
     "Event",
     "Poll",
     "PollOption",
@@ -64,19 +65,45 @@ __all__ = [
 ]
 
 
+MEDIA_KINDS = ("image", "video", "audio")
+# What a file's name says it is, when nothing else does (an attachment without mediaType).
+EXTENSION_KINDS = {
+    **dict.fromkeys(("jpg", "jpeg", "png", "gif", "webp", "avif"), "image"),
+    **dict.fromkeys(("mp4", "m4v", "webm", "mov", "ogv"), "video"),
+    **dict.fromkeys(("mp3", "m4a", "ogg", "oga", "opus", "wav", "flac"), "audio"),
+}
+
+
 @dataclass(frozen=True)
 class Attachment:
-    """An attached file as announced: where it is, what it is, and its description."""
+    """An attached file as announced: where it is, what it is, and its description.
+
+    ``kind`` is image, video, audio or document: from ``mediaType``, else from the
+    attachment's ``type`` (Image, Video, Audio), else from the file's extension. What the
+    file really is, is checked when it is fetched, never believed from here."""
 
     url: str
-    media_type: str
-    name: str = ""
+    media_type: str  # as announced, "" when not said
+    kind: str = "document"
+    name: str = ""  # the description (alt text)
     width: int = 0
     height: int = 0
+    blurhash: str = ""
+    focal_point: tuple[float, float] | None = None  # x, y in -1..1 (Mastodon's focalPoint)
+    size: int = 0  # bytes, when the sender says
+    preview: str | None = None  # a still of a video (PeerTube's icon)
 
     @property
     def is_image(self) -> bool:
-        return self.media_type.lower().startswith("image/")
+        return self.kind == "image"
+
+
+@dataclass(frozen=True)
+class Emoji:
+    """A custom emoji (an ``Emoji`` tag): ``:shortcode:`` in the text stands for its image."""
+
+    shortcode: str  # without the colons
+    url: str
 
 
 @dataclass(frozen=True)
@@ -137,6 +164,7 @@ class RemoteObject:
     hashtags: tuple[str, ...] = ()  # names without "#", as written
     mentions: tuple[Link, ...] = ()  # href is the mentioned actor's id
     attachments: tuple[Attachment, ...] = ()
+    emoji: tuple[Emoji, ...] = ()  # custom emoji used in the text
     audience: tuple[str, ...] = ()  # FEP-1b12: the group a post belongs to
     sensitive: bool = False  # the post, or any of its attachments, is marked sensitive
     quote: str | None = None  # the id of the post it quotes
@@ -164,9 +192,6 @@ def parse_object(doc: object) -> RemoteObject:
     if author is None:
         raise VocabularyError("object has no valid attributedTo")
     variants = _variants(doc)
-    # Attachments of every type reach ``_attachments``. A PeerTube Video also lists its
-    # files in ``url`` (Links with a video/* mediaType beside the text/html one): that list
-    # is where such a video's attachments would come from; ``link_url`` takes the page.
     return RemoteObject(
         id=object_id,
         type=str(kind),
@@ -182,7 +207,8 @@ def parse_object(doc: object) -> RemoteObject:
         cc=_recipients(doc.get("cc")),
         hashtags=_hashtags(doc.get("tag")),
         mentions=_mentions(doc.get("tag")),
-        attachments=_attachments(doc.get("attachment")),
+        attachments=_attachments(doc.get("attachment")) or _media_of(doc, str(kind)),
+        emoji=_emoji(doc.get("tag")),
         audience=tuple(i for i in (_id_of(a) for a in _items(doc.get("audience"), 8)) if i),
         sensitive=doc.get("sensitive") is True or _sensitive_media(doc.get("attachment")),
         quote=_quote(doc),
@@ -315,20 +341,141 @@ def _attachments(value: object) -> tuple[Attachment, ...]:
         if not isinstance(item, Mapping):
             continue
         url = link_url(item.get("url", item.get("href")))
-        media_type = item.get("mediaType")
-        if url is None or not isinstance(media_type, str) or len(media_type) > 100:
+        if url is None:
             continue
+        media_type = _media_type(item.get("mediaType"))
         name = item.get("name")
+        blurhash = item.get("blurhash")
         found.append(
             Attachment(
                 url=url,
-                media_type=media_type.strip(),
+                media_type=media_type,
+                kind=_kind(media_type, item.get("type"), url),
                 name=name[:MAX_NAME] if isinstance(name, str) else "",
                 width=_dimension(item.get("width")),
                 height=_dimension(item.get("height")),
+                blurhash=blurhash
+                if isinstance(blurhash, str) and BLURHASH.fullmatch(blurhash)
+                else "",
+                focal_point=_focal_point(item.get("focalPoint")),
+                size=_count(item.get("size")),
             )
         )
     return tuple(found)
+
+
+BLURHASH = re.compile(r"[0-9A-Za-z#$%*+,\-.:;=?@\[\]^_{|}~]{6,100}")
+MAX_MEDIA_TYPE = 100
+
+
+def _media_type(value: object) -> str:
+    """An announced media type, lower-cased without parameters; "" when absent or odd."""
+    if not isinstance(value, str) or len(value) > MAX_MEDIA_TYPE:
+        return ""
+    return value.split(";")[0].strip().lower()
+
+
+def _kind(media_type: str, kind: object, url: str) -> str:
+    """Image, video, audio or document: what the media type says, else the ``type``, else
+    the file's extension (GoToSocial and others send ``type: Image`` without a mediaType)."""
+    major = media_type.partition("/")[0]
+    if major in MEDIA_KINDS:
+        return major
+    if media_type:
+        return "document"
+    for name in _items(kind, 4):
+        if isinstance(name, str) and name.lower() in MEDIA_KINDS:
+            return name.lower()
+    path = url.split("?")[0].split("#")[0]
+    extension = path.rpartition("/")[2].rpartition(".")[2].lower()
+    return EXTENSION_KINDS.get(extension, "document")
+
+
+def _focal_point(value: object) -> tuple[float, float] | None:
+    """Mastodon's ``focalPoint``: [x, y], each from -1 to 1."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    x, y = value
+    numbers = all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and -1 <= v <= 1
+        for v in (x, y)
+    )
+    return (float(x), float(y)) if numbers else None
+
+
+MAX_VIDEO_HEIGHT = 720  # of the file chosen among a video's renditions
+
+
+def _media_of(doc: Mapping[str, Any], kind: str) -> tuple[Attachment, ...]:
+    """The file of a Video, Audio or Image object that lists its files in ``url`` instead
+    of ``attachment`` (PeerTube: Links with video/* media types beside the text/html watch
+    page): one rendition, the largest up to 720 lines, with the object's ``icon`` as its
+    still and its ``name`` as its description."""
+    wanted = kind.lower()
+    if wanted not in MEDIA_KINDS:
+        return ()
+    files: list[tuple[int, str, str, int]] = []  # height, url, media type, size
+    for item in _items(doc.get("url"), MAX_ATTACHMENTS):
+        if not isinstance(item, Mapping):
+            continue
+        media_type = _media_type(item.get("mediaType"))
+        href = http_url(item.get("href"))
+        if href and media_type.partition("/")[0] == wanted:
+            files.append(
+                (_dimension(item.get("height")), href, media_type, _count(item.get("size")))
+            )
+    if not files:
+        return ()
+    fitting = [f for f in files if f[0] <= MAX_VIDEO_HEIGHT]
+    height, url, media_type, size = max(fitting) if fitting else min(files)
+    name = doc.get("name")
+    return (
+        Attachment(
+            url=url,
+            media_type=media_type,
+            kind=wanted,
+            name=name[:MAX_NAME] if isinstance(name, str) else "",
+            height=height,
+            size=size,
+            preview=_still(doc.get("icon")),
+        ),
+    )
+
+
+def _still(value: object) -> str | None:
+    """The largest image of ``icon`` up to 1,280 pixels wide (a video's thumbnail)."""
+    found: list[tuple[int, str]] = []
+    for item in _items(value, 8):
+        if isinstance(item, Mapping):
+            url = link_url(item.get("url"))
+            width = _dimension(item.get("width"))
+            if url and width <= 1280:
+                found.append((width, url))
+    return max(found)[1] if found else None
+
+
+MAX_EMOJI = 50  # custom emoji of one post
+SHORTCODE = re.compile(r"[A-Za-z0-9_+\-]{1,64}")
+
+
+def _emoji(value: object) -> tuple[Emoji, ...]:
+    """``Emoji`` tags (Mastodon, Misskey, Pleroma): a shortcode and an image URL. A
+    shortcode of other characters or longer than 64 is ignored, its text stays as it is."""
+    found: dict[str, Emoji] = {}
+    for item in _items(value, MAX_TAGS):
+        if not isinstance(item, Mapping) or item.get("type") not in ("Emoji", "toot:Emoji"):
+            continue
+        name = item.get("name")
+        icon = item.get("icon")
+        if not isinstance(name, str) or len(name) > 66 or not isinstance(icon, Mapping):
+            continue
+        shortcode = name.strip().removeprefix(":").removesuffix(":")
+        url = link_url(icon.get("url"))
+        if url and SHORTCODE.fullmatch(shortcode) and shortcode not in found:
+            found[shortcode] = Emoji(shortcode, url)
+        if len(found) >= MAX_EMOJI:
+            break
+    return tuple(found.values())
 
 
 def _dimension(value: object) -> int:

@@ -142,6 +142,22 @@ def cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work))
 
 
+def cmd_prune_media(settings: Settings, args: argparse.Namespace) -> int:
+    """Free the cache of remote media (run it from cron or a systemd timer)."""
+    from datetime import timedelta
+
+    from fediverse_intranet.services import remote_media
+
+    async def work() -> int:
+        files, freed = await remote_media.prune(timedelta(days=args.days))
+        print(
+            f"removed {files} remote files ({freed / 1e6:.1f} MB) kept more than {args.days} days"
+        )
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="fediverse-intranet", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -172,6 +188,14 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("rescore", help="recompute all expertise scores").set_defaults(
         run=cmd_rescore
     )
+
+    prune = commands.add_parser(
+        "prune-media", help="delete cached remote media (fetched again when opened)"
+    )
+    prune.add_argument(
+        "--days", type=int, default=30, help="older than this many days (default 30)"
+    )
+    prune.set_defaults(run=cmd_prune_media)
 
     user = commands.add_parser("user", help="manage accounts").add_subparsers(
         dest="user_command", required=True

@@ -157,12 +157,12 @@ async def test_a_post_mentioning_someone_here_is_stored_sanitised_with_everythin
     assert await Mention.filter(post=post).values_list("actor__uri", flat=True) == [ALICE]
     mention = await Notification.get(recipient=alice.actor)
     assert (mention.kind, mention.post_id) == (NotificationKind.MENTION, post.id)
-    images = (
+    files = (
         await Attachment.filter(post=post)
         .order_by("id")
-        .values("filename", "remote_url", "alt_text", "width", "height", "media_type")
+        .values("filename", "remote_url", "alt_text", "width", "height", "media_type", "kind")
     )
-    assert images == [
+    assert files == [
         {
             "filename": "",
             "remote_url": "https://files.remote.example/a.png",
@@ -170,6 +170,16 @@ async def test_a_post_mentioning_someone_here_is_stored_sanitised_with_everythin
             "width": 640,
             "height": 480,
             "media_type": "image/png",
+            "kind": "image",
+        },
+        {
+            "filename": "",
+            "remote_url": "https://f.example/v.mp4",
+            "alt_text": "",
+            "width": 0,
+            "height": 0,
+            "media_type": "video/mp4",
+            "kind": "video",
         },
         {
             "filename": "",
@@ -178,6 +188,7 @@ async def test_a_post_mentioning_someone_here_is_stored_sanitised_with_everythin
             "width": 0,
             "height": 0,
             "media_type": "image/jpeg",
+            "kind": "image",
         },
     ]
 

@@ -26,6 +26,7 @@ MESSAGES = {
     413: N_("What you sent is too large. Images may be at most 8 MB each."),
     429: N_("Too many requests. Wait a moment and try again."),
     500: N_("Something went wrong on our side. Please try again later."),
+    502: N_("Another server did not answer. Please try again later."),
 }
 
 

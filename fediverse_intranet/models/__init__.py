@@ -37,6 +37,8 @@ from fediverse_intranet.models.posts import (
     PostRevision,
     PostTag,
     PostVariant,
+    RemoteMedia,
+    RemoteMediaState,
     Tag,
     Visibility,
 )
@@ -86,6 +88,8 @@ __all__ = [
     "PostRevision",
     "PostTag",
     "PostVariant",
+    "RemoteMedia",
+    "RemoteMediaState",
     "Report",
     "Presence",
     "Role",

@@ -195,7 +195,8 @@ class PostRevision(Model):
 
 
 class Attachment(Model):
-    """An uploaded image. ``post`` is set once the post that carries it is saved."""
+    """An uploaded image, or a file of a remote post. ``post`` is set once the post that
+    carries it is saved."""
 
     id = fields.IntField(primary_key=True)
     post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
@@ -211,9 +212,18 @@ class Attachment(Model):
     alt_text = fields.CharField(max_length=1000, default="")
     width = fields.IntField()
     height = fields.IntField()
-    # A remote post's image stays at its origin: ``filename`` is then empty.
+    # A remote post's file stays at its origin: ``filename`` is then empty, and readers get
+    # it through ``remote_media`` (``services.remote_media``), never from the origin itself.
     remote_url = fields.CharField(max_length=1024, default="", db_default="")
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Of a remote file: image, video, audio or document; its announced size in bytes, its
+    # blurhash and focal point (Mastodon's), and a video's still (``preview_url``).
+    kind = fields.CharField(max_length=8, default="image", db_default="image")
+    size = fields.BigIntField(default=0, db_default=0)
+    blurhash = fields.CharField(max_length=100, default="", db_default="")
+    focal_x = fields.FloatField(null=True)
+    focal_y = fields.FloatField(null=True)
+    preview_url = fields.CharField(max_length=1024, default="", db_default="")
 
     class Meta:
         table = "attachment"
@@ -259,3 +269,32 @@ class Boost(Model):
         table = "boost"
         unique_together = (("actor", "post"),)
         indexes = (("actor_id", "id"),)
+
+
+class RemoteMediaState(StrEnum):
+    NEW = "new"  # not fetched yet (or the last try failed and may be repeated)
+    CACHED = "cached"  # fetched, checked and kept under ``filename``
+    REFUSED = "refused"  # too large or not what it claimed: never fetched again
+
+
+class RemoteMedia(Model):
+    """A file another server hosts (a post's image, video or audio, a video's still, a
+    custom emoji), fetched once by this server and served to readers from here, so a
+    reader's browser never asks a third party. One row per URL, however many posts use it."""
+
+    id = fields.IntField(primary_key=True)
+    url_hash = fields.CharField(max_length=64, unique=True)  # sha256 of ``url``
+    url = fields.CharField(max_length=1024)
+    kind = fields.CharField(max_length=8)  # image, video, audio or emoji
+    state = fields.CharEnumField(RemoteMediaState, max_length=8, default=RemoteMediaState.NEW)
+    media_type = fields.CharField(max_length=32, default="")  # what the bytes are
+    filename = fields.CharField(max_length=100, default="")
+    size = fields.BigIntField(default=0)
+    reason = fields.CharField(max_length=200, default="")  # why refused, or why it failed
+    attempts = fields.IntField(default=0)
+    retry_after = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    fetched_at = fields.DatetimeField(null=True)  # when the kept file was fetched
+
+    class Meta:
+        table = "remote_media"

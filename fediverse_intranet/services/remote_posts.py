@@ -17,7 +17,7 @@ or delete a post is checked here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urldefrag
@@ -32,7 +32,13 @@ from activitypub.fetch import FetchError
 from activitypub.origin import same_origin
 from activitypub.parse_object import RemoteObject, VocabularyError, audience_of, parse_object
 from fediverse_intranet import urls
-from fediverse_intranet.content import link_hashtags, normalise_tag, plain_text, sanitize_html
+from fediverse_intranet.content import (
+    link_emoji,
+    link_hashtags,
+    normalise_tag,
+    plain_text,
+    sanitize_html,
+)
 from fediverse_intranet.models import (
     Actor,
     Attachment,
@@ -53,6 +59,7 @@ from fediverse_intranet.services import (
     notifications,
     posts,
     remote_client,
+    remote_media,
     sql,
     visibility,
 )
@@ -176,6 +183,7 @@ async def store(
     wanted = wanted or context
     if group is None and not wanted and not await _concerns_us(seen_by, author, addressed, parent):
         return None
+    emoji = await remote_media.emoji_images(post.emoji)
     try:
         async with in_transaction():
             created = await Post.create(
@@ -183,7 +191,7 @@ async def store(
                 author=author,
                 kind=PostKind.ARTICLE if post.type == "Article" and post.name else PostKind.NOTE,
                 title=_title(post),
-                content_html=_html(post, post.content),
+                content_html=_html(post, post.content, emoji),
                 visibility=seen_by,
                 in_reply_to=parent,
                 in_reply_to_uri=_fitting(post.in_reply_to) if parent is None else "",
@@ -196,7 +204,7 @@ async def store(
                 **_poll_state(post),
             )
             await _set_tags_and_mentions(created, post, addressed, fresh=True)
-            await _set_variants(created, _variants(post))
+            await _set_variants(created, _variants(post, emoji))
             await _set_poll_options(created, _options(post))
             await _set_attachments(created, post, author)
             news = [(person, NotificationKind.MENTION) for person in addressed]
@@ -226,8 +234,9 @@ async def update(post: RemoteObject, author: Actor) -> Post:
         if counted:
             return stored
         raise NotTaken("an older or the same version")  # out of order, or sent again
-    html, title, summary = _html(post, post.content), _title(post), _summary(post.summary)
-    shape, variants = _shape(post), _variants(post)
+    emoji = await remote_media.emoji_images(post.emoji)
+    html, title, summary = _html(post, post.content, emoji), _title(post), _summary(post.summary)
+    shape, variants = _shape(post), _variants(post, emoji)
     unchanged = (html, title, summary) == (stored.content_html, stored.title, stored.summary)
     same_shape = all(getattr(stored, k) == v for k, v in shape.items())
     if unchanged and same_shape and variants == await _stored_variants(stored):
@@ -364,9 +373,11 @@ def _topics(remote: RemoteObject) -> list[str]:
     return list(dict.fromkeys(n for n in names if n))[: posts.MAX_HASHTAGS]
 
 
-def _html(remote: RemoteObject, html: str) -> str:
-    """Remote HTML sanitised, its links to the post's hashtags pointing at our topic pages."""
-    return link_hashtags(sanitize_html(html), _topics(remote), urls.tag_path)
+def _html(remote: RemoteObject, html: str, emoji: Mapping[str, str]) -> str:
+    """Remote HTML sanitised, its links to the post's hashtags pointing at our topic pages,
+    its custom emoji shown (``emoji``: shortcode -> the address of its image here)."""
+    linked = link_hashtags(sanitize_html(html), _topics(remote), urls.tag_path)
+    return link_emoji(linked, emoji)
 
 
 async def _set_tags_and_mentions(
@@ -376,22 +387,34 @@ async def _set_tags_and_mentions(
 
 
 async def _set_attachments(post: Post, remote: RemoteObject, author: Actor) -> None:
-    """Images stay at their origin (CSP keeps them out of our pages; they are linked)."""
+    """The post's files as announced: readers get images, video and audio through this
+    server (``services.remote_media``, when first opened), other files as links."""
+    rows = []
     for item in remote.attachments:
-        if not item.is_image or len(item.media_type) > MAX_MEDIA_TYPE:
-            continue
         if len(item.url) > MAX_REMOTE_URL:
             continue
-        await Attachment.create(
-            post=post,
-            uploader=author,
-            filename="",
-            media_type=item.media_type.lower(),
-            alt_text=" ".join(item.name.split())[:MAX_ALT],
-            width=item.width,
-            height=item.height,
-            remote_url=item.url,
+        focal = item.focal_point
+        still = item.preview if item.preview and len(item.preview) <= MAX_REMOTE_URL else ""
+        rows.append(
+            Attachment(
+                post=post,
+                uploader=author,
+                filename="",
+                kind=item.kind,
+                media_type=item.media_type if len(item.media_type) <= MAX_MEDIA_TYPE else "",
+                alt_text=" ".join(item.name.split())[:MAX_ALT],
+                width=item.width,
+                height=item.height,
+                remote_url=item.url,
+                size=item.size,
+                blurhash=item.blurhash,
+                focal_x=focal[0] if focal else None,
+                focal_y=focal[1] if focal else None,
+                preview_url=still,
+            )
         )
+    if rows:
+        await Attachment.bulk_create(rows)
 
 
 async def _adopt_replies(post: Post, orphans: list[Post]) -> None:
@@ -496,7 +519,7 @@ async def _update_poll(stored: Post, post: RemoteObject) -> bool:
 Variants = list[tuple[str, str, str, str]]  # language, title, summary, content_html
 
 
-def _variants(post: RemoteObject) -> Variants:
+def _variants(post: RemoteObject, emoji: Mapping[str, str]) -> Variants:
     """The post's other languages, sanitised and cut as its own text is; the language of
     its own text is not kept twice."""
     found: Variants = []
@@ -508,7 +531,7 @@ def _variants(post: RemoteObject) -> Variants:
                 variant.language,
                 _title(post, variant.name) if variant.name else "",
                 _summary(variant.summary),
-                _html(post, variant.content) if variant.content else "",
+                _html(post, variant.content, emoji) if variant.content else "",
             )
         )
     return found

@@ -114,6 +114,7 @@ def server(tools: None, tmp_path_factory: pytest.TempPathFactory, request: pytes
         FI_PORT=str(port),
         PYTHONUNBUFFERED="1",
     )
+    env.update(getattr(request.module, "SERVER_ENV", {}))  # a module's own settings
     log = home / "server.log"
     request.config.stash[SERVER_LOG] = log
     command = [sys.executable, "-m", "fediverse_intranet.cli"]

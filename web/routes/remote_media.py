@@ -1,0 +1,76 @@
+"""Files of remote posts and custom emoji, served from this server's cache
+(``services.remote_media``), so a reader's browser never asks a third party.
+
+Like ``/media/{name}`` this is not a ``view``: it sets no cookies. The file of a post that is
+not public says ``private, no-store``; a file that is not the asker's to see, or that was
+refused (too large, not what it claimed), does not exist for them (404); a file whose server
+did not answer is a 502, worth trying again later.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from fediverse_intranet.models import Actor
+from fediverse_intranet.services import accounts, remote_media
+from fediverse_intranet.services.media_access import Access, remote_file
+from web import errors
+from web.context import SESSION_COOKIE
+from web.routes.media import PRIVATE_HEADERS, PUBLIC_CACHE
+
+# Opened on its own, a file is a file: no script, no plugin, no form runs from it.
+FILE_HEADERS = {"Content-Security-Policy": "sandbox; default-src 'none'"}
+
+
+async def _viewer(request: Request) -> Actor | None:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    account = await accounts.session_account(token) if token else None
+    return account.actor if account else None
+
+
+def _not_here(request: Request, status: int = 404) -> Response:
+    response = errors.page(request, status)
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+def _number(request: Request, name: str) -> int | None:
+    raw = request.path_params[name]
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None
+
+
+async def attachment_file(request: Request) -> Response:
+    attachment_id = _number(request, "attachment")
+    if attachment_id is None:
+        return _not_here(request)
+    still = request.url.path.endswith("/still")
+    found = await remote_file(attachment_id, await _viewer(request), still=still)
+    if found is None:
+        return _not_here(request)
+    headers = PRIVATE_HEADERS if found.access == Access.PRIVATE else {"Cache-Control": PUBLIC_CACHE}
+    return await _serve(request, found.url, found.kind, headers)
+
+
+async def emoji_file(request: Request) -> Response:
+    media_id = _number(request, "media")
+    media = await remote_media.emoji(media_id) if media_id is not None else None
+    if media is None:
+        return _not_here(request)
+    return await _serve(request, media.url, "emoji", {"Cache-Control": PUBLIC_CACHE})
+
+
+async def _serve(request: Request, url: str, kind: str, headers: dict[str, str]) -> Response:
+    try:
+        path, media_type = await remote_media.open_file(url, kind)
+    except remote_media.Unavailable as exc:
+        return _not_here(request, 404 if exc.refused else 502)
+    return FileResponse(path, media_type=media_type, headers={**headers, **FILE_HEADERS})
+
+
+routes = [
+    Route("/remote-media/{attachment}", attachment_file, methods=["GET"]),
+    Route("/remote-media/{attachment}/still", attachment_file, methods=["GET"]),
+    Route("/remote-emoji/{media}", emoji_file, methods=["GET"]),
+]
