@@ -72,3 +72,25 @@ async def test_a_name_that_is_no_topic_is_simply_not_one(client, alice, remote, 
     assert (item.state, item.error) == (WorkState.DONE, "")
     assert await Post.filter(uri=body["id"]).exists()
     assert not await Tag.exists()
+
+
+async def test_hashtags_the_text_does_not_link_are_shown_below_it_once(
+    client, browser, alice, remote
+):
+    """Mastodon's hashtag bar: a tag only in ``tag`` (the catalogue's hashtag examples have
+    plain text) still shows, as a link to our topic page; one the text links is not doubled."""
+    carol = remote.add("carol")
+    body = note(
+        carol,
+        cc=[ALICE],
+        content='<p>Over <a href="https://r.example/tags/zorg" class="hashtag">#zorg</a></p>',
+        tag=[{"type": "Hashtag", "name": "#zorg"}, {"type": "Hashtag", "name": "#Wonen"}],
+    )
+    item = await send(client, carol, activity("Create", carol, body))
+    assert (item.state, item.error) == (WorkState.DONE, "")
+    post = await Post.get(uri=body["id"])
+    page = (await (await browser(alice)).get(f"/posts/{post.id}")).text
+    assert page.count('href="/tags/zorg"') == 1
+    bar = page[page.index('<ul class="hashtag-bar"') :]
+    bar = bar[: bar.index("</ul>")]
+    assert '<a href="/tags/wonen" class="hashtag">#wonen</a>' in bar and "zorg" not in bar

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from html import escape
 from dataclasses import dataclass, field, replace
 
+from fediverse_intranet import urls
 from fediverse_intranet.content import plain_text
 from fediverse_intranet.models import (
     Actor,
@@ -180,6 +182,13 @@ class PostView:
             variant.content_html or own.content_html,
             variant.language if variant.content_html else own.language,
         )
+
+    @property
+    def unlinked_tags(self) -> list[str]:
+        """The post's topics its text does not link (a remote post may carry hashtags only
+        in its tags): shown below it, as Mastodon's hashtag bar shows them."""
+        html = self.post.content_html
+        return [t for t in self.tags if f'href="{escape(urls.tag_path(t))}"' not in html]
 
     @property
     def poll_votes(self) -> int:
