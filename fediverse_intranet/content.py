@@ -24,6 +24,7 @@ __all__ = [
     "MentionRef",
     "ParsedMarkdown",
     "RenderedContent",
+    "drop_quote_line",
     "emoji_image",
     "link_emoji",
     "link_hashtags",
@@ -191,6 +192,25 @@ def link_emoji(html: str, images: Mapping[str, str]) -> str:
     parser.feed(html)
     parser.close()
     return "".join(parser.out)
+
+
+# "RE: <link>" at the very end of a quote post (Mastodon's <p class="quote-inline">, Misskey,
+# Pleroma): for servers that cannot show a quote. Links may hold spans (Mastodon's URL parts).
+_QUOTE_LINE = re.compile(
+    r"(?:<br>\s*)*RE:\s*<a [^>]*>(?:[^<]|<span[^>]*>[^<]*</span>)*</a>"
+    r"(?P<rest>(?:\s|</span>|</p>)*)$"
+)
+_EMPTY_BLOCKS = re.compile(r"<p>(?:\s|<br>|<span>\s*</span>)*</p>")
+
+
+def drop_quote_line(html: str) -> str:
+    """A quote post's sanitised HTML without its trailing "RE: <link>" line, which the
+    quoted card (or the link to the quoted post) replaces, as Mastodon hides it."""
+    found = _QUOTE_LINE.search(html)
+    if found is None:
+        return html
+    kept = html[: found.start()] + found.group("rest")
+    return _EMPTY_BLOCKS.sub("", kept).strip()
 
 
 # --- plain text --------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Tests for fediverse_intranet.content: Markdown rendering, sanitising, tags and mentions."""
 
+import pytest
+
 from fediverse_intranet.content import (
     MentionRef,
+    drop_quote_line,
     normalise_tag,
     plain_text,
     render_markdown,
@@ -212,3 +215,25 @@ def test_a_remote_posts_hashtag_links_point_at_our_topic_pages():
     assert 'href="https://m.example/@a"' in linked and 'href="https://m.example/tags/z"' in linked
     assert "a &lt;b&gt; &amp;" in linked and linked == sanitize_html(linked)
     assert link_hashtags(remote, set(), lambda tag: tag) == remote
+
+
+@pytest.mark.parametrize(
+    ("html", "kept"),
+    [
+        (  # Mastodon: <p class="quote-inline">, its URL in spans
+            '<p>Goed nieuws.</p><p class="quote-inline">RE: <a href="https://m.example/@b/1">'
+            '<span class="invisible">https://</span><span>m.example/@b/1</span></a></p>',
+            "<p>Goed nieuws.</p>",
+        ),
+        (  # Misskey: inside the last paragraph, after two line breaks
+            '<p><span>Eindelijk!<br><br>RE: <a href="https://k.example/notes/1">'
+            "https://k.example/notes/1</a></span></p>",
+            "<p><span>Eindelijk!</span></p>",
+        ),
+        ('<p>RE: <a href="https://x.example/1">dit</a> en meer</p>', None),  # not at the end
+        ("<p>Over RE: zonder link</p>", None),
+    ],
+)
+def test_a_quote_posts_re_line_is_dropped_only_at_its_end(html, kept):
+    clean = sanitize_html(html)
+    assert drop_quote_line(clean) == (clean if kept is None else kept)

@@ -409,6 +409,7 @@ async def test_mastodon_quote_shows_the_quoted_post_as_a_card(client, browser, a
     await deliver(client, origin, "mastodon/create-quote.json")
     page = await seen(await browser(alice), origin, f"{ANNA}/statuses/111000000000000031")
     assert "Vanaf maandag is de balie ook op zaterdag open." in page.text
+    assert "RE:" not in page.text  # the card replaces the line for servers without quotes
 
 
 # --- GoToSocial ----------------------------------------------------------------------------------
@@ -449,11 +450,13 @@ async def test_misskey_text_and_hashtag_as_a_topic_link(client, browser, alice, 
 
 
 async def test_misskey_quote_shows_the_quoted_note_as_a_card(client, browser, alice, origin):
-    """(Misskey's HTML already links the quoted note in its RE: line: the card is the test.)"""
+    """Misskey's HTML ends in a "RE: <link>" line for servers without quotes: the card
+    replaces it, as on Mastodon."""
     await follow(alice, origin, JORIS)
     await deliver(client, origin, "misskey/create-note-quote.json")
     page = await seen(await browser(alice), origin, f"{K}/notes/9x00000002")
     assert "De open data van de gemeente staan nu ook als API online." in page.text
+    assert "RE:" not in page.text
 
 
 async def test_misskey_custom_emoji_is_a_small_image_with_its_shortcode(

@@ -33,6 +33,7 @@ from activitypub.origin import same_origin
 from activitypub.parse_object import RemoteObject, VocabularyError, audience_of, parse_object
 from fediverse_intranet import urls
 from fediverse_intranet.content import (
+    drop_quote_line,
     link_emoji,
     link_hashtags,
     normalise_tag,
@@ -375,8 +376,12 @@ def _topics(remote: RemoteObject) -> list[str]:
 
 def _html(remote: RemoteObject, html: str, emoji: Mapping[str, str]) -> str:
     """Remote HTML sanitised, its links to the post's hashtags pointing at our topic pages,
-    its custom emoji shown (``emoji``: shortcode -> the address of its image here)."""
-    linked = link_hashtags(sanitize_html(html), _topics(remote), urls.tag_path)
+    its custom emoji shown (``emoji``: shortcode -> the address of its image here), and a
+    quote post's "RE: <link>" line dropped (the quoted card, or a link to it, shows)."""
+    clean = sanitize_html(html)
+    if remote.quote:
+        clean = drop_quote_line(clean)
+    linked = link_hashtags(clean, _topics(remote), urls.tag_path)
     return link_emoji(linked, emoji)
 
 
