@@ -525,3 +525,16 @@ async def test_pruning_frees_old_files_which_are_fetched_again_when_opened(
     assert (await RemoteMedia.get(id=kept.id)).state == RemoteMediaState.NEW
     again = await reader.get(f"/remote-media/{file.id}")
     assert again.status_code == 200 and remote.file_gets["/files/old.png"] == 2
+
+
+async def test_a_quoted_posts_image_shows_in_its_card_from_here(client, browser, alice, remote):
+    url = remote.serve("/files/quoted.png", png(), "image/png")
+    quoted = await post_with(
+        client, remote, 1, attachment=[{"type": "Image", "url": url, "name": "Het plein"}]
+    )
+    quoting = await post_with(client, remote, 2, content="<p>Kijk</p>", quote=quoted.uri)
+    shown = await page(browser, alice, quoting)
+    card = shown[shown.index('<blockquote class="quoted-post"') :]
+    card = card[: card.index("</blockquote>")]
+    image = await file_of(quoted)
+    assert f'src="/remote-media/{image.id}" alt="Het plein"' in card

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from html import escape
 from dataclasses import dataclass, field, replace
+from html import escape
 
 from fediverse_intranet import urls
 from fediverse_intranet.content import plain_text
@@ -165,6 +165,7 @@ class PostView:
     poll: list[PollOption] = field(default_factory=list)  # a remote poll's answers
     variants: list[PostVariant] = field(default_factory=list)  # its text in other languages
     quoted: Post | None = None  # the post it quotes, when stored here and the viewer may see it
+    quoted_attachments: list[Attachment] = field(default_factory=list)  # the quoted post's files
 
     def text(self, locale: str) -> Text:
         """Title, warning and content in the reader's language when the post has it (its
@@ -326,8 +327,15 @@ async def _remote_kinds(views: dict[int, PostView], viewer: Actor) -> None:
     found = await Post.filter(uri__in=list(quoting), deleted_at=None).select_related("author")
     seen = await visibility.visible_ids([p.id for p in found], viewer)
     quoted = {p.uri: p for p in found if p.id in seen}
+    files: dict[int, list[Attachment]] = {}
+    if quoted:
+        ids = [p.id for p in quoted.values()]
+        for attachment in await Attachment.filter(post_id__in=ids).order_by("id"):
+            files.setdefault(attachment.post_id or 0, []).append(attachment)
     for view in views.values():
         view.quoted = quoted.get(view.post.quote_uri)
+        if view.quoted is not None:
+            view.quoted_attachments = files.get(view.quoted.id, [])
 
 
 async def _page(

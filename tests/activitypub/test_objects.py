@@ -12,6 +12,7 @@ from activitypub.docs import Audience, Link
 from activitypub.parse_object import (
     PUBLIC,
     Attachment,
+    Emoji,
     VocabularyError,
     audience_of,
     parse_object,
@@ -71,9 +72,18 @@ def test_a_mastodon_note():
     assert note.hashtags == ("Begroting",)
     assert note.mentions == (Link(ALICE, "@alice@gemeente-x.example"),)
     assert note.attachments == (
-        Attachment("https://files.ministerie.example/a.png", "image/png", "Een grafiek", 640, 480),
+        Attachment(
+            "https://files.ministerie.example/a.png",
+            "image/png",
+            kind="image",
+            name="Een grafiek",
+            width=640,
+            height=480,
+            blurhash="UBL_:rOpGG-oBUNG,qRj2so|=eE1w^n4S5NH",
+        ),
     )
     assert note.attachments[0].is_image
+    assert note.emoji == (Emoji("blob", "https://x.example/e.png"),)
     assert "<span" in note.content  # as it came: the caller sanitises
 
 
