@@ -125,21 +125,31 @@ async def open_file(url: str, kind: str) -> tuple[Path, str]:
 
 
 async def open_media(media: RemoteMedia) -> tuple[Path, str]:
-    """As :func:`open_file`, for a registered file."""
+    """As :func:`open_file`, for a registered file. Readers of a file being fetched wait
+    for that fetch (one lock per file, held only while fetching) instead of starting
+    their own."""
+    kept = _kept(media)
+    if kept is not None:
+        return kept
     lock = _fetching.setdefault(media.id, asyncio.Lock())
-    async with lock:
-        await media.refresh_from_db()
-        path = cache_dir() / media.filename if media.filename else None
-        if media.state == RemoteMediaState.CACHED and path is not None and path.is_file():
-            return path, media.media_type
-        if media.state == RemoteMediaState.REFUSED:
-            raise Unavailable(media.reason)
-        if media.retry_after is not None and media.retry_after > now():
-            raise Unavailable(media.reason, refused=False)
-        try:
-            return await _fetch(media)
-        finally:
-            _fetching.pop(media.id, None)
+    try:
+        async with lock:
+            await media.refresh_from_db()  # another reader may have fetched it meanwhile
+            return _kept(media) or await _fetch(media)
+    finally:
+        _fetching.pop(media.id, None)
+
+
+def _kept(media: RemoteMedia) -> tuple[Path, str] | None:
+    """The kept file, None when it must be fetched; raises when it cannot be had."""
+    path = cache_dir() / media.filename if media.filename else None
+    if media.state == RemoteMediaState.CACHED and path is not None and path.is_file():
+        return path, media.media_type
+    if media.state == RemoteMediaState.REFUSED:
+        raise Unavailable(media.reason)
+    if media.retry_after is not None and media.retry_after > now():
+        raise Unavailable(media.reason, refused=False)
+    return None
 
 
 async def _fetch(media: RemoteMedia) -> tuple[Path, str]:
