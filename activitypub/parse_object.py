@@ -466,11 +466,10 @@ def _emoji(value: object) -> tuple[Emoji, ...]:
         if not isinstance(item, Mapping) or item.get("type") not in ("Emoji", "toot:Emoji"):
             continue
         name = item.get("name")
-        icon = item.get("icon")
-        if not isinstance(name, str) or len(name) > 66 or not isinstance(icon, Mapping):
+        if not isinstance(name, str) or len(name) > 66:
             continue
         shortcode = name.strip().removeprefix(":").removesuffix(":")
-        url = link_url(icon.get("url"))
+        url = link_url(item.get("icon"))  # an Image (its url), a Link, or the URL itself
         if url and SHORTCODE.fullmatch(shortcode) and shortcode not in found:
             found[shortcode] = Emoji(shortcode, url)
         if len(found) >= MAX_EMOJI:
@@ -509,9 +508,10 @@ def _quote(doc: Mapping[str, Any]) -> str | None:
             if found:
                 return found
     for name in ("quote", "_misskey_quote", "quoteUrl", "quoteUri"):
-        found = _id_of(doc.get(name))
-        if found:
-            return found
+        for item in _items(doc.get(name), 1):  # one post is quoted: the first of a list
+            found = _id_of(item)
+            if found:
+                return found
     return None
 
 

@@ -4,7 +4,11 @@ reader sees.
 The catalogue (PyPI ``fediverse-pasture-inputs``) is a list of example objects that other
 servers send. It depends on ``fediverse-pasture``, whose pins clash with ours, so it lives in
 a venv of its own (``.venv-pasture``, made on first use); a subprocess there dumps the
-examples as JSON. This script then, on loopback only:
+examples as JSON. Its newest releases (0.3.5: 26 inputs, 322 examples) need Python 3.13 or
+later: the venv is made with the first such Python found (``--python``, ``PASTURE_PYTHON``,
+``python3.13``/``python3.14`` on the PATH, pyenv's versions), else with this one and the
+last release that runs on it (0.3.0: 22 inputs, 262 examples). This script then, on
+loopback only:
 
 1. starts ``fediverse-intranet serve`` on a fresh SQLite database in a temporary folder,
    with a signed-in reader who follows the sending actor (found and followed through the
@@ -57,7 +61,8 @@ sys.path.insert(0, str(ROOT))
 from activitypub.keys import generate_rsa_key_pair  # noqa: E402
 from activitypub.signatures import sign_request  # noqa: E402
 
-INPUTS_PACKAGE = "fediverse-pasture-inputs==0.3.0"
+INPUTS_NEWEST = "fediverse-pasture-inputs==0.3.5"  # needs Python 3.13 or later
+INPUTS_311 = "fediverse-pasture-inputs==0.3.0"  # the last release for Python 3.11 and 3.12
 PASTURE_VENV = ROOT / ".venv-pasture"
 AS = "https://www.w3.org/ns/activitystreams"
 PUBLIC = f"{AS}#Public"
@@ -89,24 +94,51 @@ json.dump({name: {"title": data.title, "examples": data.examples}
 # --- the catalogue -----------------------------------------------------------------------------
 
 
-def load_catalogue(path: Path | None) -> dict[str, dict[str, Any]]:
+def load_catalogue(path: Path | None, python: str | None = None) -> dict[str, dict[str, Any]]:
     """The examples per input: from a JSON file, or dumped from the inputs package."""
     if path is not None:
         return json.loads(path.read_text())
-    python = PASTURE_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"making {PASTURE_VENV} with {INPUTS_PACKAGE} (once)", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(PASTURE_VENV)], check=True)  # noqa: S603
+    base = python or _newest_python() or sys.executable
+    newest = _version_of(base) >= (3, 13)
+    package = INPUTS_NEWEST if newest else INPUTS_311
+    venv = PASTURE_VENV / ("newest" if newest else "3.11")
+    venv_python = venv / "bin" / "python"
+    if not venv_python.exists():
+        print(f"making {venv} with {package} (once)", file=sys.stderr)
+        subprocess.run([base, "-m", "venv", str(venv)], check=True)  # noqa: S603
         subprocess.run(  # noqa: S603 (our own venv's pip, a fixed package)
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-            + [INPUTS_PACKAGE],
+            [str(venv_python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+            + [package],
             check=True,
         )
+    print(f"catalogue: {package}", file=sys.stderr)
     # Run outside the package folder: its types.py would shadow the standard library's.
     dumped = subprocess.run(  # noqa: S603 (a fixed script in our own venv)
-        [str(python), "-c", DUMP], check=True, capture_output=True, cwd=tempfile.gettempdir()
+        [str(venv_python), "-c", DUMP], check=True, capture_output=True, cwd=tempfile.gettempdir()
     )
     return json.loads(dumped.stdout)
+
+
+def _newest_python() -> str | None:
+    """A Python of 3.13 or later on this machine, for the catalogue's newest release."""
+    found = [os.environ.get("PASTURE_PYTHON", "")]
+    found += [shutil.which(f"python3.{minor}") or "" for minor in (13, 14, 15)]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if pyenv.is_dir():
+        found += [str(p / "bin" / "python3") for p in sorted(pyenv.iterdir(), reverse=True)]
+    return next((c for c in found if c and _version_of(c) >= (3, 13)), None)
+
+
+def _version_of(python: str) -> tuple[int, int]:
+    try:
+        answer = subprocess.run(  # noqa: S603 (an interpreter found above, asked its version)
+            [python, "-c", "import sys; print(*sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        major, minor = answer.stdout.split()
+        return int(major), int(minor)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return (0, 0)
 
 
 class Hosts:
@@ -542,6 +574,14 @@ def quote_targets(obj: dict[str, Any]) -> list[str]:
     return targets
 
 
+def emoji_of(obj: dict[str, Any]) -> set[str]:
+    """The ``:shortcode:`` of each Emoji tag that the text uses."""
+    content = str(obj.get("content") or "")
+    names = {t.get("name") for t in as_list(obj.get("tag")) if isinstance(t, dict)
+             and t.get("type") == "Emoji"}  # fmt: skip
+    return {n for n in names if isinstance(n, str) and n.startswith(":") and n in content}
+
+
 def description_of(attachment: dict[str, Any]) -> str:
     for key in ("name", "summary"):
         if isinstance(attachment.get(key), str) and attachment[key].strip():
@@ -561,6 +601,7 @@ def measure(obj: dict[str, Any], page: Element | None, post_id: int | None, ids:
     warning = bool(obj.get("sensitive") is True or plain(str(obj.get("summary") or "")))
     hashtags = hashtags_of(obj)
     quotes = quote_targets(obj)
+    emoji = emoji_of(obj)
     result: dict[str, Any] = {
         "post": page is not None,
         "text": None,
@@ -574,6 +615,7 @@ def measure(obj: dict[str, Any], page: Element | None, post_id: int | None, ids:
         "tags_found": 0,
         "tags_expected": len(hashtags),
         "quote": None if not quotes else False,
+        "emoji": None if not emoji else False,
     }
     content = obj.get("content")
     if not (isinstance(content, str) and plain(content)) and isinstance(
@@ -589,7 +631,10 @@ def measure(obj: dict[str, Any], page: Element | None, post_id: int | None, ids:
         return result
     text = " ".join(page.text().split())
     if result["text"] is False:
-        words = plain(str(content))[:40]
+        words = plain(str(content))
+        for shortcode in emoji:  # a custom emoji is an image on the page, not its text
+            words = words.replace(shortcode, "")
+        words = words[:40]
         result["text"] = squeezed(words) in squeezed(text)
     media_urls = {u for a in media for u in urls_of(a.get("url")) + urls_of(a.get("href"))}
     shown = linked = False
@@ -630,6 +675,9 @@ def measure(obj: dict[str, Any], page: Element | None, post_id: int | None, ids:
     if quotes:
         local = {f"/posts/{ids[t]}" for t in quotes if t in ids}
         result["quote"] = any(h in quotes or h in local for h in hrefs)
+    if emoji:
+        images = [e for e in page.walk() if e.tag == "img" and e.attrs.get("src", "")[:1] == "/"]
+        result["emoji"] = emoji <= {e.attrs.get("alt", "") for e in images}
     return result
 
 
@@ -645,7 +693,7 @@ def measured(obj: Any, page: Element | None, post_id: int | None, ids: dict[str,
 
 
 METRICS = ("post", "text", "media_shown", "media_linked", "description", "thread",
-           "thread_resolved", "warning", "tags", "quote")  # fmt: skip
+           "thread_resolved", "warning", "tags", "quote", "emoji")  # fmt: skip
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -865,8 +913,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=Path, help="the catalogue as JSON (else dumped)")
     parser.add_argument("--only", nargs="*", default=[], help="run only these inputs")
     parser.add_argument("--keep", type=Path, help="copy the instance's data folder here")
+    parser.add_argument("--python", help="a Python 3.13+ for the catalogue's newest release")
     args = parser.parse_args(argv)
-    catalogue = load_catalogue(args.examples)
+    catalogue = load_catalogue(args.examples, args.python)
     if args.only:
         catalogue = {k: v for k, v in catalogue.items() if k in args.only}
     count = sum(len(v["examples"]) for v in catalogue.values())

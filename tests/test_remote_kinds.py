@@ -355,12 +355,20 @@ QUOTE_FORMS = [
         ]
     },
     {"tag": [{"type": "Link", "mediaType": "application/activity+json", "href": "{quoted}"}]},
+    # The catalogue's lists (quotes.py): the first is the quoted post.
+    *({name: ["{quoted}", "{other}"]} for name in ("quote", "quoteUri", "quoteUrl")),
+    {"_misskey_quote": ["{quoted}", "{other}"]},
 ]
 
 
 def quoting(form: dict[str, Any], quoted: str) -> dict[str, Any]:
+    def one(value: Any) -> Any:
+        if isinstance(value, list):
+            return [quoted if v == "{quoted}" else "https://elsewhere.example/2" for v in value]
+        return quoted
+
     return {
-        name: ([{**tag, "href": quoted} for tag in value] if name == "tag" else quoted)
+        name: ([{**tag, "href": quoted} for tag in value] if name == "tag" else one(value))
         for name, value in form.items()
     }
 

@@ -230,6 +230,7 @@ def test_custom_emoji_are_read_with_their_shortcode_and_bounded():
         tag=[
             {"type": "Emoji", "name": ":blobcat:", "icon": icon},
             {"type": "Emoji", "name": "party_parrot", "icon": icon},  # without colons
+            {"type": "Emoji", "name": ":inlined:", "icon": "https://r.example/i.png"},
             {"type": "Emoji", "name": ":" + "x" * 10_000 + ":", "icon": icon},
             {"type": "Emoji", "name": ":<b>:", "icon": icon},
             {"type": "Emoji", "name": ":nourl:", "icon": {"type": "Image"}},
@@ -237,7 +238,8 @@ def test_custom_emoji_are_read_with_their_shortcode_and_bounded():
         ]
         + [{"type": "Emoji", "name": f":e{n}:", "icon": icon} for n in range(200)]
     ).emoji
-    assert [e.shortcode for e in found[:2]] == ["blobcat", "party_parrot"]
+    assert [e.shortcode for e in found[:3]] == ["blobcat", "party_parrot", "inlined"]
+    assert found[2].url == "https://r.example/i.png"
     assert len(found) == 50
 
 
