@@ -251,3 +251,10 @@ async def test_remote_post_card_shows_warning_origin_and_images_from_here(browse
     assert f'src="/remote-media/{image.id}" alt="Grafiek van de uitgaven"' in page
     assert "gov-b.example/media" not in page  # never hot-linked
     assert "javascript:" not in page
+
+
+async def test_a_local_posts_topics_are_linked_in_its_text_and_not_repeated_below(alice):
+    """Our Markdown links topics with absolute URLs; the hashtag bar is for tags a text lacks."""
+    post = await posts.create_post(alice.actor, posts.Draft("Over #paspoorten en #Wonen"))
+    [view] = await timelines.hydrate([post.id], alice.actor)
+    assert sorted(view.tags) == ["paspoorten", "wonen"] and view.unlinked_tags == []

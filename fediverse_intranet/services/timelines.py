@@ -189,7 +189,8 @@ class PostView:
         """The post's topics its text does not link (a remote post may carry hashtags only
         in its tags): shown below it, as Mastodon's hashtag bar shows them."""
         html = self.post.content_html
-        return [t for t in self.tags if f'href="{escape(urls.tag_path(t))}"' not in html]
+        # Our topic links end so, whether relative (remote HTML) or absolute (our Markdown).
+        return [t for t in self.tags if f'{escape(urls.tag_path(t))}"' not in html]
 
     @property
     def poll_votes(self) -> int:
