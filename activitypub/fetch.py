@@ -25,12 +25,13 @@ hop, since a signature covers one URL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import ipaddress
 import json
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import formatdate
@@ -279,14 +280,41 @@ class Fetcher:
             raise _as_fetch_error(exc) from exc
 
     async def _download(self, url: str, sink: BinaryIO, max_bytes: int, limit: float) -> Downloaded:
+        timeout = aiohttp.ClientTimeout(total=limit, sock_connect=self.connect_timeout)
+        async with self._final_get(url, "*/*", None, timeout) as (final, response):
+            too_big = f"file larger than {max_bytes} bytes"
+            size = await _stream_capped(response, max_bytes, too_big, sink.write, permanent=True)
+            message = Message()
+            message["Content-Type"] = response.headers.get("Content-Type", "")
+            return Downloaded(final, message.get_content_type().lower(), size)
+
+    async def _fetch(self, url: str, signed_by: Sign | None, expect: Expect) -> Fetched:
+        async with self._final_get(url, expect.accept, signed_by) as (final, response):
+            _check_content_type(response.headers.get("Content-Type", ""), expect)
+            raw = bytearray()
+            too_big = f"response larger than {self.max_bytes} bytes"
+            await _stream_capped(response, self.max_bytes, too_big, raw.extend)
+        return Fetched(final, parse_json_object(bytes(raw), max_depth=self.max_depth))
+
+    @contextlib.asynccontextmanager
+    async def _final_get(
+        self,
+        url: str,
+        accept: str,
+        signed_by: Sign | None,
+        client_timeout: aiohttp.ClientTimeout | None = None,
+    ) -> AsyncIterator[tuple[str, aiohttp.ClientResponse]]:
+        """The 2xx answer of a GET after following redirects (each hop checked and signed
+        anew), with the URL it finally came from; any other status is a FetchError."""
+        session = self._client()
         for _hop in range(self.max_redirects + 1):
             target = self._check_hop(url)
-            headers = await self._headers("GET", target, {"Accept": "*/*"}, b"", None)
-            async with self._client().get(
+            headers = await self._headers("GET", target, {"Accept": accept}, b"", signed_by)
+            async with session.get(
                 target,
                 headers=headers,
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=limit, sock_connect=self.connect_timeout),
+                timeout=client_timeout or session.timeout,
             ) as response:
                 url = str(target)
                 if response.status in REDIRECT_STATUSES:
@@ -294,38 +322,8 @@ class Fetcher:
                     continue
                 if not 200 <= response.status < 300:
                     raise FetchError("remote server refused", status=response.status)
-                too_big = FetchError(f"file larger than {max_bytes} bytes", permanent=True)
-                declared = response.headers.get("Content-Length", "")
-                if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
-                    raise too_big
-                size = 0
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise too_big
-                    sink.write(chunk)
-                message = Message()
-                message["Content-Type"] = response.headers.get("Content-Type", "")
-                return Downloaded(url, message.get_content_type().lower(), size)
-        raise FetchError(f"more than {self.max_redirects} redirects")
-
-    async def _fetch(self, url: str, signed_by: Sign | None, expect: Expect) -> Fetched:
-        for _hop in range(self.max_redirects + 1):
-            target = self._check_hop(url)
-            accept = {"Accept": expect.accept}
-            headers = await self._headers("GET", target, accept, b"", signed_by)
-            async with self._client().get(
-                target, headers=headers, allow_redirects=False
-            ) as response:
-                url = str(target)
-                if response.status in REDIRECT_STATUSES:
-                    url = _redirect_target(url, response)
-                    continue
-                if not 200 <= response.status < 300:
-                    raise FetchError("remote server refused", status=response.status)
-                _check_content_type(response.headers.get("Content-Type", ""), expect)
-                raw = await self._read_capped(response)
-            return Fetched(url, parse_json_object(raw, max_depth=self.max_depth))
+                yield url, response
+                return
         raise FetchError(f"more than {self.max_redirects} redirects")
 
     async def _headers(
@@ -367,18 +365,27 @@ class Fetcher:
         except ValueError as exc:  # yarl is stricter than urlsplit about some hosts
             raise UnsafeURL(f"malformed URL: {exc}") from None
 
-    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
-        """Read the body, stopping as soon as it passes ``max_bytes`` (decompressed)."""
-        too_big = f"response larger than {self.max_bytes} bytes"
-        declared = response.headers.get("Content-Length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
-            raise FetchError(too_big)
-        body = bytearray()
-        async for chunk in response.content.iter_chunked(64 * 1024):
-            body += chunk
-            if len(body) > self.max_bytes:
-                raise FetchError(too_big)
-        return bytes(body)
+
+async def _stream_capped(
+    response: aiohttp.ClientResponse,
+    max_bytes: int,
+    too_big: str,
+    write: Callable[[bytes], object],
+    *,
+    permanent: bool = False,
+) -> int:
+    """Pass the body to ``write`` as it arrives (decompressed), refusing it as soon as it
+    passes ``max_bytes``, or before reading when Content-Length says so. Returns its size."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(too_big, permanent=permanent)
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise FetchError(too_big, permanent=permanent)
+        write(chunk)
+    return size
 
 
 def _redirect_target(url: str, response: aiohttp.ClientResponse) -> str:

@@ -332,6 +332,19 @@ def a11y(server: Server) -> Accessibility:
 ADMIN_PASSWORD = "alice-correct-horse"
 
 
+def insert_remote_person(db, uri: str, name: str, moment: str) -> int:
+    """A person of another server in the served instance's database (``sqlite3``), as
+    ``services.remote_actors`` stores one; their actor id."""
+    username, domain = uri.rpartition("/")[2], uri.split("/")[2]
+    db.execute(
+        "INSERT INTO actor (username, domain, uri, display_name, bio, job_title, team,"
+        " location, contact, photo, presence, presence_note, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, '', '', '', '', '', '', '', '', ?, ?)",
+        (username, domain, uri, name, moment, moment),
+    )
+    return db.execute("SELECT id FROM actor WHERE uri = ?", (uri,)).fetchone()[0]
+
+
 def first_administrator(page, server: Server) -> None:
     """Set up a fresh instance in the browser as Alice, its first administrator."""
     from playwright.sync_api import expect

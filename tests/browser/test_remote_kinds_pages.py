@@ -14,7 +14,7 @@ from contextlib import closing
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Server, first_administrator
+from tests.browser.conftest import Server, first_administrator, insert_remote_person
 
 pytestmark = pytest.mark.browser
 
@@ -25,14 +25,7 @@ NOW = "2026-01-05 10:00:00+00:00"
 def _remote_posts(server: Server) -> dict[str, int]:
     """A remote person and five posts of theirs that mention Alice; their ids by name."""
     with closing(sqlite3.connect(server.log.parent / "data" / "db.sqlite3")) as db, db:
-        db.execute(
-            "INSERT INTO actor (username, domain, uri, display_name, bio, job_title, team,"
-            " location, contact, photo, presence, presence_note, created_at, updated_at)"
-            " VALUES ('carol', 'remote.example', ?, 'Carol Elders', '', '', '', '', '', '',"
-            " '', '', ?, ?)",
-            (CAROL, NOW, NOW),
-        )
-        carol = db.execute("SELECT id FROM actor WHERE uri = ?", (CAROL,)).fetchone()[0]
+        carol = insert_remote_person(db, CAROL, "Carol Elders", NOW)
         alice = db.execute("SELECT id FROM actor WHERE username = 'alice'").fetchone()[0]
         posts = {
             "poll": {

@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Server, first_administrator
+from tests.browser.conftest import Server, first_administrator, insert_remote_person
 
 pytestmark = pytest.mark.browser
 
@@ -73,14 +73,7 @@ def _remote_post(server: Server, origin: str) -> int:
     """Carol's post mentioning Alice, with an image, a video, a file and an emoji."""
     emoji_url = f"{origin}/blobcat.png"
     with closing(sqlite3.connect(server.log.parent / "data" / "db.sqlite3")) as db, db:
-        db.execute(
-            "INSERT INTO actor (username, domain, uri, display_name, bio, job_title, team,"
-            " location, contact, photo, presence, presence_note, created_at, updated_at)"
-            " VALUES ('carol', 'remote.example', ?, 'Carol Elders', '', '', '', '', '', '',"
-            " '', '', ?, ?)",
-            (CAROL, NOW, NOW),
-        )
-        carol = db.execute("SELECT id FROM actor WHERE uri = ?", (CAROL,)).fetchone()[0]
+        carol = insert_remote_person(db, CAROL, "Carol Elders", NOW)
         alice = db.execute("SELECT id FROM actor WHERE username = 'alice'").fetchone()[0]
         emoji = db.execute(
             "INSERT INTO remote_media (url_hash, url, kind, state, media_type, filename, size,"
