@@ -540,3 +540,17 @@ async def test_a_quoted_posts_image_shows_in_its_card_from_here(client, browser,
     card = card[: card.index("</blockquote>")]
     image = await file_of(quoted)
     assert f'src="/remote-media/{image.id}" alt="Het plein"' in card
+
+
+async def test_one_url_named_as_an_image_and_as_a_video_is_checked_as_each(
+    client, browser, alice, remote: FileServer
+):
+    url = remote.serve("/files/both", png(), "image/png")
+    post = await post_with(
+        client, remote, attachment=[{"type": "Image", "url": url}, {"type": "Video", "url": url}]
+    )
+    image, video = await file_of(post), await file_of(post, 1)
+    reader = await browser(alice)
+    assert (await reader.get(f"/remote-media/{image.id}")).status_code == 200
+    assert (await reader.get(f"/remote-media/{video.id}")).status_code == 404  # no video
+    assert (await reader.get(f"/remote-media/{image.id}")).status_code == 200

@@ -280,10 +280,11 @@ class RemoteMediaState(StrEnum):
 class RemoteMedia(Model):
     """A file another server hosts (a post's image, video or audio, a video's still, a
     custom emoji), fetched once by this server and served to readers from here, so a
-    reader's browser never asks a third party. One row per URL, however many posts use it."""
+    reader's browser never asks a third party. One row per URL and kind, however many posts
+    use it."""
 
     id = fields.IntField(primary_key=True)
-    url_hash = fields.CharField(max_length=64, unique=True)  # sha256 of ``url``
+    url_hash = fields.CharField(max_length=64, unique=True)  # remote_media.url_hash
     url = fields.CharField(max_length=1024)
     kind = fields.CharField(max_length=8)  # image, video, audio or emoji
     state = fields.CharEnumField(RemoteMediaState, max_length=8, default=RemoteMediaState.NEW)

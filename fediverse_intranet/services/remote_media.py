@@ -82,8 +82,10 @@ def cache_dir() -> Path:
     return instance.current().data_dir / "remote-media"
 
 
-def url_hash(url: str) -> str:
-    return hashlib.sha256(url.encode()).hexdigest()
+def url_hash(url: str, kind: str) -> str:
+    """The key of a file: its URL and what it is to be (the same URL named as an image by
+    one post and as a video by another is two files here, each checked as its kind)."""
+    return hashlib.sha256(f"{kind} {url}".encode()).hexdigest()
 
 
 async def register(url: str, kind: str) -> RemoteMedia | None:
@@ -91,7 +93,7 @@ async def register(url: str, kind: str) -> RemoteMedia | None:
     cannot be one (not http(s), too long) or the kind is not one we show."""
     if kind not in KINDS or len(url) > MAX_URL or not is_http_uri(url):
         return None
-    digest = url_hash(url)
+    digest = url_hash(url, kind)
     found = await RemoteMedia.get_or_none(url_hash=digest)
     if found is not None:
         return found

@@ -78,7 +78,7 @@ def _remote_post(server: Server, origin: str) -> int:
         emoji = db.execute(
             "INSERT INTO remote_media (url_hash, url, kind, state, media_type, filename, size,"
             " reason, attempts, created_at) VALUES (?, ?, 'emoji', 'new', '', '', 0, '', 0, ?)",
-            (hashlib.sha256(emoji_url.encode()).hexdigest(), emoji_url, NOW),
+            (hashlib.sha256(f"emoji {emoji_url}".encode()).hexdigest(), emoji_url, NOW),
         ).lastrowid
         image = f'<img src="/remote-emoji/{emoji}" alt=":blobcat:" title=":blobcat:" class="emoji">'
         post = db.execute(
