@@ -14,6 +14,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from fediverse_intranet.models import Actor
+from fediverse_intranet.numbers import parse_int
 from fediverse_intranet.services import accounts, remote_media
 from fediverse_intranet.services.media_access import Access, remote_file
 from web import errors
@@ -36,13 +37,8 @@ def _not_here(request: Request, status: int = 404) -> Response:
     return response
 
 
-def _number(request: Request, name: str) -> int | None:
-    raw = request.path_params[name]
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None
-
-
 async def attachment_file(request: Request) -> Response:
-    attachment_id = _number(request, "attachment")
+    attachment_id = parse_int(request.path_params["attachment"], low=1)
     if attachment_id is None:
         return _not_here(request)
     still = request.url.path.endswith("/still")
@@ -54,7 +50,7 @@ async def attachment_file(request: Request) -> Response:
 
 
 async def emoji_file(request: Request) -> Response:
-    media_id = _number(request, "media")
+    media_id = parse_int(request.path_params["media"], low=1)
     media = await remote_media.emoji(media_id) if media_id is not None else None
     if media is None:
         return _not_here(request)
