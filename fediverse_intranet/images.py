@@ -15,6 +15,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 from PIL import Image, ImageCms, ImageOps
@@ -32,8 +33,16 @@ AVATAR_SIZE = 400
 ATTACHMENT_MAX_SIDE = 1600
 JPEG_QUALITY = 85
 
-# MPO is what Pillow calls the JPEG files many phone cameras write (JPEG + extra frames).
-_ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "GIF", "WEBP"})
+# The formats we accept, and the media type each is served as. MPO is what Pillow calls the
+# JPEG files many phone cameras write (JPEG + extra frames).
+MEDIA_TYPES = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+}
+_ACCEPTED_FORMATS = frozenset(MEDIA_TYPES)
 # Everything Pillow may raise on a corrupt or truncated file.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError)
 
@@ -102,6 +111,32 @@ def decode_cost(im: Image.Image, full_size: tuple[int, int]) -> int:
 
 
 @contextlib.contextmanager
+def opened(source: bytes | Path, max_pixels: int = MAX_PIXELS) -> Iterator[Image.Image]:
+    """An image opened from its header only, its format and pixel count checked, nothing
+    decoded yet. Anything Pillow raises in the ``with`` body (decoding, ``verify``) is an
+    :class:`ImageRejected` too, so no decoder error escapes as something else."""
+    try:
+        # Pillow warns (and above 2x its limit raises) about bombs inside Image.open; turn
+        # the warning into an exception so it can never escape as a mere warning.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+            with im:
+                if im.format not in _ACCEPTED_FORMATS:
+                    raise ImageRejected("unsupported_format")
+                width, height = im.size
+                if width * height > max_pixels:
+                    raise ImageRejected("too_many_pixels")
+                yield im
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected("too_many_pixels") from exc
+    except _DECODE_ERRORS as exc:
+        raise ImageRejected("not_an_image") from exc
+
+
+@contextlib.contextmanager
 def _decoded(data: bytes, bound: int) -> Iterator[Image.Image]:
     """Check size, format, pixel count and decoded bytes from the header, then decode the
     first frame while holding its share of the process's decode budget.
@@ -112,31 +147,16 @@ def _decoded(data: bytes, bound: int) -> Iterator[Image.Image]:
         raise ImageRejected("empty")
     if len(data) > MAX_UPLOAD_BYTES:
         raise ImageRejected("too_large")
-    try:
-        # Pillow warns (and above 2x its limit raises) about bombs inside Image.open; turn
-        # the warning into an exception so it can never escape as a mere warning.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
-            if im.format not in _ACCEPTED_FORMATS:
-                raise ImageRejected("unsupported_format")
-            width, height = im.size
-            if width * height > MAX_PIXELS:
-                raise ImageRejected("too_many_pixels")
-            im.draft(None, (bound, bound))  # no-op except for JPEG: cheaper big photos
-            cost = decode_cost(im, (width, height))
-            if cost > MAX_DECODE_BYTES:
-                raise ImageRejected("too_many_pixels")
-            with _budget.hold(cost * _COPIES):
-                im.load()  # first frame only for GIF / animated WebP / MPO
-                ImageOps.exif_transpose(im, in_place=True)  # a copy would double the peak
-                yield _to_rgb(im)
-    except ImageRejected:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected("too_many_pixels") from exc
-    except _DECODE_ERRORS as exc:
-        raise ImageRejected("not_an_image") from exc
+    with opened(data) as im:
+        width, height = im.size
+        im.draft(None, (bound, bound))  # no-op except for JPEG: cheaper big photos
+        cost = decode_cost(im, (width, height))
+        if cost > MAX_DECODE_BYTES:
+            raise ImageRejected("too_many_pixels")
+        with _budget.hold(cost * _COPIES):
+            im.load()  # first frame only for GIF / animated WebP / MPO
+            ImageOps.exif_transpose(im, in_place=True)  # a copy would double the peak
+            yield _to_rgb(im)
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

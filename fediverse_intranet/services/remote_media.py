@@ -21,19 +21,16 @@ import asyncio
 import hashlib
 import os
 import secrets
-import struct
-import warnings
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
-from PIL import Image
 from tortoise.exceptions import IntegrityError
 
 from activitypub.fetch import FetchError
 from activitypub.parse_object import Emoji
 from fediverse_intranet import instance, urls
-from fediverse_intranet.images import MAX_PIXELS
+from fediverse_intranet.images import MAX_PIXELS, MEDIA_TYPES, ImageRejected, opened
 from fediverse_intranet.models import RemoteMedia, RemoteMediaState
 from fediverse_intranet.services import federation_policy, remote_client
 from fediverse_intranet.services.clock import now
@@ -48,8 +45,6 @@ SECONDS = {"image": 20.0, "video": 120.0, "audio": 60.0, "emoji": 10.0}
 MAX_EMOJI_PIXELS = 1024 * 1024
 MAX_ATTEMPTS = 4  # a server that did not answer is asked again, then given up on
 MAX_URL = 1024
-IMAGE_TYPES = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png"}
-IMAGE_TYPES |= {"GIF": "image/gif", "WEBP": "image/webp"}
 EXTENSIONS = {
     "image/jpeg": "jpg",
     "image/png": "png",
@@ -234,23 +229,22 @@ def checked_type(path: Path, kind: str) -> str:
     return found
 
 
+# Why an image is refused, by ``images.ImageRejected.reason``.
+IMAGE_REFUSALS = {
+    "unsupported_format": "not an image we show (JPEG, PNG, GIF or WebP)",
+    "too_many_pixels": "the image has too many pixels",
+}
+
+
 def _image_type(path: Path, max_pixels: int) -> str:
+    """The one image rule of uploads (``images.opened``: format and pixel count from the
+    header), then the file's structure verified without decoding its pixels."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                media_type = IMAGE_TYPES.get(image.format or "")
-                if media_type is None:
-                    raise Unavailable("not an image we show (JPEG, PNG, GIF or WebP)")
-                if image.width * image.height > max_pixels:
-                    raise Unavailable("the image has too many pixels")
-                image.verify()
-    except Unavailable:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, Warning):
-        raise Unavailable("not an image we can read") from None
-    except Image.DecompressionBombError:
-        raise Unavailable("the image has too many pixels") from None
+        with opened(path, max_pixels) as image:
+            media_type = MEDIA_TYPES[image.format or ""]
+            image.verify()
+    except ImageRejected as exc:
+        raise Unavailable(IMAGE_REFUSALS.get(exc.reason, "not an image we can read")) from None
     return media_type
 
 
