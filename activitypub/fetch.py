@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import formatdate
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urldefrag, urljoin
 
 import aiohttp
@@ -51,6 +51,7 @@ ACCEPT_ACTIVITY = f'application/activity+json, application/ld+json; profile="{AS
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 POST_ANSWER_CHARS = 200
 
+T = TypeVar("T")
 Sign = Callable[
     [str, str, Mapping[str, str], bytes],
     Mapping[str, str] | Awaitable[Mapping[str, str]],
@@ -100,16 +101,6 @@ JRD = Expect(
     accept="application/jrd+json, application/json",
     media_types=frozenset({"application/jrd+json", "application/json"}),
 )
-
-
-@dataclass(frozen=True)
-class Downloaded:
-    """A file written to the caller's sink: where it finally came from, what its server
-    called it (``content_type``, unchecked) and how many bytes it has."""
-
-    url: str
-    content_type: str
-    size: int
 
 
 @dataclass(frozen=True)
@@ -226,13 +217,7 @@ class Fetcher:
         self, url: str, *, signed_by: Sign | None = None, expect: Expect = ACTIVITY
     ) -> Fetched:
         """Like :meth:`get_json`, also telling which URL the document finally came from."""
-        try:
-            async with asyncio.timeout(self.total_timeout):
-                return await self._fetch(url, signed_by, expect)
-        except FetchError:
-            raise
-        except Exception as exc:
-            raise _as_fetch_error(exc) from exc
+        return await _bounded(self._fetch(url, signed_by, expect), self.total_timeout)
 
     async def post(
         self,
@@ -247,46 +232,37 @@ class Fetcher:
         Any HTTP status is returned, not raised: deciding what 4xx or 5xx means is the
         caller's job. Redirects are not followed (a redirected delivery is a failed one).
         """
-        try:
-            async with asyncio.timeout(self.total_timeout):
-                target = self._check_hop(url)
-                sent = await self._headers("POST", target, headers, body, signed_by)
-                async with self._client().post(
-                    target, data=body, headers=sent, allow_redirects=False
-                ) as response:
-                    start = await response.content.read(4 * POST_ANSWER_CHARS)
-                    return response.status, start.decode("utf-8", "replace")[:POST_ANSWER_CHARS]
-        except FetchError:
-            raise
-        except Exception as exc:
-            raise _as_fetch_error(exc) from exc
+        return await _bounded(self._post(url, body, headers, signed_by), self.total_timeout)
+
+    async def _post(
+        self, url: str, body: bytes, headers: Mapping[str, str], signed_by: Sign | None
+    ) -> tuple[int, str]:
+        target = self._check_hop(url)
+        sent = await self._headers("POST", target, headers, body, signed_by)
+        async with self._client().post(
+            target, data=body, headers=sent, allow_redirects=False
+        ) as response:
+            start = await response.content.read(4 * POST_ANSWER_CHARS)
+            return response.status, start.decode("utf-8", "replace")[:POST_ANSWER_CHARS]
 
     async def download(
         self, url: str, sink: BinaryIO, *, max_bytes: int, seconds: float | None = None
-    ) -> Downloaded:
-        """GET a file (an image, a video) unsigned into ``sink``, as it streams in.
+    ) -> int:
+        """GET a file (an image, a video) unsigned into ``sink``, as it streams in; returns
+        its size.
 
         The same guard on every hop as for documents; the body is refused (``permanent``)
         as soon as it passes ``max_bytes``, whatever Content-Length said, and never held in
-        memory beyond one chunk. What the bytes really are is the caller's check: the
-        Content-Type a server sends is reported, not believed."""
+        memory beyond one chunk. What the bytes are is the caller's check: the Content-Type
+        a server sends is not even read."""
         limit = seconds or self.total_timeout
-        try:
-            async with asyncio.timeout(limit):
-                return await self._download(url, sink, max_bytes, limit)
-        except FetchError:
-            raise
-        except Exception as exc:
-            raise _as_fetch_error(exc) from exc
+        return await _bounded(self._download(url, sink, max_bytes, limit), limit)
 
-    async def _download(self, url: str, sink: BinaryIO, max_bytes: int, limit: float) -> Downloaded:
+    async def _download(self, url: str, sink: BinaryIO, max_bytes: int, limit: float) -> int:
         timeout = aiohttp.ClientTimeout(total=limit, sock_connect=self.connect_timeout)
-        async with self._final_get(url, "*/*", None, timeout) as (final, response):
+        async with self._final_get(url, "*/*", None, timeout) as (_, response):
             too_big = f"file larger than {max_bytes} bytes"
-            size = await _stream_capped(response, max_bytes, too_big, sink.write, permanent=True)
-            message = Message()
-            message["Content-Type"] = response.headers.get("Content-Type", "")
-            return Downloaded(final, message.get_content_type().lower(), size)
+            return await _stream_capped(response, max_bytes, too_big, sink.write, permanent=True)
 
     async def _fetch(self, url: str, signed_by: Sign | None, expect: Expect) -> Fetched:
         async with self._final_get(url, expect.accept, signed_by) as (final, response):
@@ -364,6 +340,18 @@ class Fetcher:
             return URL(url)
         except ValueError as exc:  # yarl is stricter than urlsplit about some hosts
             raise UnsafeURL(f"malformed URL: {exc}") from None
+
+
+async def _bounded(work: Awaitable[T], seconds: float) -> T:
+    """``work`` within ``seconds``, every failure of it a FetchError (the one ``except``
+    callers need)."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await work
+    except FetchError:
+        raise
+    except Exception as exc:
+        raise _as_fetch_error(exc) from exc
 
 
 async def _stream_capped(
