@@ -93,10 +93,6 @@ class Attachment:
     size: int = 0  # bytes, when the sender says
     preview: str | None = None  # a still of a video (PeerTube's icon)
 
-    @property
-    def is_image(self) -> bool:
-        return self.kind == "image"
-
 
 @dataclass(frozen=True)
 class Emoji:

@@ -122,11 +122,6 @@ def media_url(filename: str) -> str:
     return f"{base_url()}/media/{filename}"
 
 
-def remote_file_path(attachment_id: int, *, still: bool = False) -> str:
-    """Where readers get a remote post's file (or a video's still) through this server."""
-    return f"/remote-media/{attachment_id}" + ("/still" if still else "")
-
-
 def remote_emoji_path(media_id: int) -> str:
     return f"/remote-emoji/{media_id}"
 

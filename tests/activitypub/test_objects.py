@@ -82,7 +82,7 @@ def test_a_mastodon_note():
             blurhash="UBL_:rOpGG-oBUNG,qRj2so|=eE1w^n4S5NH",
         ),
     )
-    assert note.attachments[0].is_image
+    assert note.attachments[0].kind == "image"
     assert note.emoji == (Emoji("blob", "https://x.example/e.png"),)
     assert "<span" in note.content  # as it came: the caller sanitises
 
