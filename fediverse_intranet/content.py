@@ -86,14 +86,39 @@ def sanitize_html(html: str) -> str:
     )
 
 
-class _HashtagLinker(HTMLParser):
+class _Rewriter(HTMLParser):
+    """Writes sanitised HTML out again as it reads it; subclasses change what they must.
+    ``rewrite`` feeds one document and returns the result."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+
+    def rewrite(self, html: str) -> str:
+        self.feed(html)
+        self.close()
+        return "".join(self.out)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.out.append(_start_tag(tag, attrs))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.out.append(_start_tag(tag, attrs))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(escape(data, quote=False))
+
+
+class _HashtagLinker(_Rewriter):
     """Rewrites sanitised HTML, pointing each link whose text is one of the post's hashtags
     (``#tag``, ``#<span>tag</span>``) at our topic page instead of the other server's."""
 
     def __init__(self, tags: Collection[str], tag_url: Callable[[str], str]) -> None:
-        super().__init__(convert_charrefs=True)
+        super().__init__()
         self.tags, self.tag_url = tags, tag_url
-        self.out: list[str] = []
         self._link: tuple[int, list[tuple[str, str | None]]] | None = None  # where, attrs
         self._text: list[str] = []
 
@@ -102,10 +127,7 @@ class _HashtagLinker(HTMLParser):
             self._link, self._text = (len(self.out), attrs), []
             self.out.append("")  # the opening tag, written at its end
             return
-        self.out.append(_start_tag(tag, attrs))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.out.append(_start_tag(tag, attrs))
+        super().handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "a" and self._link is not None:
@@ -116,12 +138,12 @@ class _HashtagLinker(HTMLParser):
                 attrs = [*ours, ("class", "hashtag")]
             self.out[where] = _start_tag("a", attrs)
             self._link = None
-        self.out.append(f"</{tag}>")
+        super().handle_endtag(tag)
 
     def handle_data(self, data: str) -> None:
         if self._link is not None:
             self._text.append(data)
-        self.out.append(escape(data, quote=False))
+        super().handle_data(data)
 
 
 def _start_tag(tag: str, attrs: list[tuple[str, str | None]]) -> str:
@@ -135,33 +157,20 @@ def link_hashtags(html: str, tags: Collection[str], tag_url: Callable[[str], str
     timeline. The result is sanitised again: one rule for what reaches a browser."""
     if not tags or "<a" not in html:
         return html
-    linker = _HashtagLinker(tags, tag_url)
-    linker.feed(html)
-    linker.close()
-    return sanitize_html("".join(linker.out))
+    return sanitize_html(_HashtagLinker(tags, tag_url).rewrite(html))
 
 
 _SHORTCODE = re.compile(r":([A-Za-z0-9_+\-]{1,64}):")
 EMOJI_CLASS = "emoji"
 
 
-class _EmojiImages(HTMLParser):
+class _EmojiImages(_Rewriter):
     """Rewrites sanitised HTML, putting each custom emoji's image where its ``:shortcode:``
     stands in the text (never inside an attribute)."""
 
     def __init__(self, images: Mapping[str, str]) -> None:
-        super().__init__(convert_charrefs=True)
+        super().__init__()
         self.images = images
-        self.out: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.out.append(_start_tag(tag, attrs))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.out.append(_start_tag(tag, attrs))
-
-    def handle_endtag(self, tag: str) -> None:
-        self.out.append(f"</{tag}>")
 
     def handle_data(self, data: str) -> None:
         at = 0
@@ -188,10 +197,7 @@ def link_emoji(html: str, images: Mapping[str, str]) -> str:
     sanitised already, and only these images are added."""
     if not images or ":" not in html:
         return html
-    parser = _EmojiImages(images)
-    parser.feed(html)
-    parser.close()
-    return "".join(parser.out)
+    return _EmojiImages(images).rewrite(html)
 
 
 # "RE: <link>" at the very end of a quote post (Mastodon's <p class="quote-inline">, Misskey,
