@@ -105,9 +105,16 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(32)
 
 
+async def signed_in(request: Request) -> Account | None:
+    """The account whose session cookie came with the request, if any (the session renewed
+    while in use); for views and for file routes that set no cookies alike."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    return await accounts.session_account(token) if token else None
+
+
 async def _load(request: Request) -> Ctx:
     token = request.cookies.get(SESSION_COOKIE, "")
-    account = await accounts.session_account(token) if token else None
+    account = await signed_in(request)
     locale = i18n.choose_locale(
         account.locale if account else request.cookies.get(LANG_COOKIE, ""),
         request.headers.get("accept-language", ""),

@@ -112,19 +112,10 @@ async def emoji(media_id: int) -> RemoteMedia | None:
     return await RemoteMedia.get_or_none(id=media_id, kind="emoji")
 
 
-async def open_file(url: str, kind: str) -> tuple[Path, str]:
-    """The file of ``url`` here and its media type, fetched and checked now if it has not
-    been yet; raises :class:`Unavailable`."""
-    media = await register(url, kind)
-    if media is None:
-        raise Unavailable("not a file we show")
-    return await open_media(media)
-
-
 async def open_media(media: RemoteMedia) -> tuple[Path, str]:
-    """As :func:`open_file`, for a registered file. Readers of a file being fetched wait
-    for that fetch (one lock per file, held only while fetching) instead of starting
-    their own."""
+    """The file here and its media type, fetched and checked now if it has not been yet;
+    raises :class:`Unavailable`. Readers of a file being fetched wait for that fetch (one
+    lock per file, held only while fetching) instead of starting their own."""
     kept = _kept(media)
     if kept is not None:
         return kept

@@ -12,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from fediverse_intranet.services import accounts, media, signed_requests
+from fediverse_intranet.models import Actor
+from fediverse_intranet.services import media, signed_requests
 from fediverse_intranet.services.media_access import Access, access
 from web import errors
-from web.context import SESSION_COOKIE
+from web.context import signed_in
 
 MEDIA_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png"}
 PUBLIC_CACHE = "public, max-age=86400"
@@ -26,6 +27,19 @@ PRIVATE_HEADERS = {
 }
 
 
+async def viewer(request: Request) -> Actor | None:
+    """The person of this instance asking, if signed in."""
+    account = await signed_in(request)
+    return account.actor if account else None
+
+
+def not_found(request: Request, status: int = 404) -> Response:
+    """The same answer as for a file that was never there: nothing tells it exists."""
+    response = errors.page(request, status)
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
 async def media_file(request: Request) -> Response:
     name = request.path_params["name"]
     path = media.path_of(name)
@@ -34,16 +48,11 @@ async def media_file(request: Request) -> Response:
         signer = await signed_requests.signer_of_get(request.scope)
     except signed_requests.Unverified as exc:
         return JSONResponse({"error": exc.reason}, exc.status, headers=PRIVATE_HEADERS)
-    token = request.cookies.get(SESSION_COOKIE, "")
-    account = await accounts.session_account(token) if token else None
     allowed = None
     if path is not None and media_type is not None:
-        allowed = await access(name, account.actor if account else None, signer)
+        allowed = await access(name, await viewer(request), signer)
     if allowed is None or path is None:
-        # The same answer as for a file that was never there: nothing tells it exists.
-        response = errors.page(request, 404)
-        response.headers.update(PRIVATE_HEADERS)
-        return response
+        return not_found(request)
     headers = {"Cache-Control": PUBLIC_CACHE} if allowed == Access.PUBLIC else PRIVATE_HEADERS
     return FileResponse(path, media_type=media_type, headers=headers)
 

@@ -13,55 +13,41 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from fediverse_intranet.models import Actor
+from fediverse_intranet.models import RemoteMedia
 from fediverse_intranet.numbers import parse_int
-from fediverse_intranet.services import accounts, remote_media
+from fediverse_intranet.services import remote_media
 from fediverse_intranet.services.media_access import Access, remote_file
-from web import errors
-from web.context import SESSION_COOKIE
-from web.routes.media import PRIVATE_HEADERS, PUBLIC_CACHE
+from web.routes.media import PRIVATE_HEADERS, PUBLIC_CACHE, not_found, viewer
 
 # Opened on its own, a file is a file: no script, no plugin, no form runs from it.
 FILE_HEADERS = {"Content-Security-Policy": "sandbox; default-src 'none'"}
 
 
-async def _viewer(request: Request) -> Actor | None:
-    token = request.cookies.get(SESSION_COOKIE, "")
-    account = await accounts.session_account(token) if token else None
-    return account.actor if account else None
-
-
-def _not_here(request: Request, status: int = 404) -> Response:
-    response = errors.page(request, status)
-    response.headers.update(PRIVATE_HEADERS)
-    return response
-
-
 async def attachment_file(request: Request) -> Response:
     attachment_id = parse_int(request.path_params["attachment"], low=1)
     if attachment_id is None:
-        return _not_here(request)
+        return not_found(request)
     still = request.url.path.endswith("/still")
-    found = await remote_file(attachment_id, await _viewer(request), still=still)
+    found = await remote_file(attachment_id, await viewer(request), still=still)
     if found is None:
-        return _not_here(request)
+        return not_found(request)
     headers = PRIVATE_HEADERS if found.access == Access.PRIVATE else {"Cache-Control": PUBLIC_CACHE}
-    return await _serve(request, found.url, found.kind, headers)
+    return await _serve(request, await remote_media.register(found.url, found.kind), headers)
 
 
 async def emoji_file(request: Request) -> Response:
     media_id = parse_int(request.path_params["media"], low=1)
     media = await remote_media.emoji(media_id) if media_id is not None else None
-    if media is None:
-        return _not_here(request)
-    return await _serve(request, media.url, "emoji", {"Cache-Control": PUBLIC_CACHE})
+    return await _serve(request, media, {"Cache-Control": PUBLIC_CACHE})
 
 
-async def _serve(request: Request, url: str, kind: str, headers: dict[str, str]) -> Response:
+async def _serve(request: Request, media: RemoteMedia | None, headers: dict[str, str]) -> Response:
+    if media is None:  # no such emoji, or a URL that cannot be a file of ours
+        return not_found(request)
     try:
-        path, media_type = await remote_media.open_file(url, kind)
+        path, media_type = await remote_media.open_media(media)
     except remote_media.Unavailable as exc:
-        return _not_here(request, 404 if exc.refused else 502)
+        return not_found(request, 404 if exc.refused else 502)
     return FileResponse(path, media_type=media_type, headers={**headers, **FILE_HEADERS})
 
 
