@@ -166,10 +166,8 @@ async def _fetch(media: RemoteMedia) -> tuple[Path, str]:
     media.state, media.media_type, media.filename = RemoteMediaState.CACHED, media_type, name
     media.size, media.reason, media.retry_after = (folder / name).stat().st_size, "", None
     media.fetched_at = now()
-    await media.save(
-        update_fields=["state", "media_type", "filename", "size", "reason", "retry_after"]
-        + ["fetched_at"]
-    )
+    kept = ["state", "media_type", "filename", "size", "reason", "retry_after", "fetched_at"]
+    await media.save(update_fields=kept)
     return folder / name, media_type
 
 
@@ -181,15 +179,13 @@ async def prune(older_than: timedelta) -> tuple[int, int]:
     folder = cache_dir()
     old = RemoteMedia.filter(state=RemoteMediaState.CACHED, fetched_at__lt=now() - older_than)
     for media in await old:
-        if media.filename:
-            path = folder / media.filename
-            if path.is_file():
-                freed += path.stat().st_size
-                path.unlink(missing_ok=True)
-                files += 1
-        await RemoteMedia.filter(id=media.id, state=RemoteMediaState.CACHED).update(
-            state=RemoteMediaState.NEW, filename="", size=0, attempts=0, fetched_at=None
-        )
+        path = folder / media.filename if media.filename else None
+        if path is not None and path.is_file():
+            freed += path.stat().st_size
+            path.unlink(missing_ok=True)
+            files += 1
+    # The same rows: anything fetched since has a later fetched_at.
+    await old.update(state=RemoteMediaState.NEW, filename="", size=0, attempts=0, fetched_at=None)
     return files, freed
 
 
